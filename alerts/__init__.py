@@ -1,0 +1,1 @@
+"""Alerts: the grid-cell incident queues."""

@@ -1,0 +1,118 @@
+"""The grid-cell incident queues: incident and event records from Kafka into PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import psycopg
+from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
+from pydantic import ValidationError
+
+from gridwatch.incidents import IncidentDetected
+from gridwatch.ports import RecordSink
+from gridwatch.records import DeadLetter, RoutedEvent
+from gridwatch.rejections import explain
+from gridwatch.settings import Settings
+from gridwatch.store.events import EventSeries
+from gridwatch.store.incidents import record_detections
+
+log = logging.getLogger(__name__)
+
+
+class QueueWriter:
+    """Consumes `incidents` and `events`, writes each poll in one transaction, then commits."""
+
+    def __init__(self, settings: Settings, *, conn: psycopg.Connection, sink: RecordSink) -> None:
+        kafka = settings.kafka
+        self._incidents_topic = kafka.topic("incidents")
+        self._events_topic = kafka.topic("events")
+        self._deadletter_topic = kafka.topic("deadletter")
+        self._kafka = kafka
+        self._conn = conn
+        self._sink = sink
+        self._series = EventSeries()
+        self._stop = threading.Event()
+        self.written = 0
+
+    def _parse(
+        self, records: Iterable[ConsumerRecord]
+    ) -> tuple[list[IncidentDetected], list[RoutedEvent], list[DeadLetter]]:
+        found: list[IncidentDetected] = []
+        routed: list[RoutedEvent] = []
+        rejected: list[DeadLetter] = []
+        for record in records:
+            try:
+                if record.topic == self._incidents_topic:
+                    found.append(IncidentDetected.model_validate_json(record.value))
+                else:
+                    routed.append(RoutedEvent.model_validate_json(record.value))
+            except ValidationError as exc:
+                rejected.append(
+                    DeadLetter.of(
+                        code=explain(exc).code,
+                        reason=f"record at offset {record.offset} of partition "
+                        f"{record.partition}: {explain(exc).reason}",
+                        topic=record.topic,
+                        payload=record.value,
+                        received_at=datetime.now(UTC),
+                        rejected_by="alerts",
+                    )
+                )
+        return found, routed, rejected
+
+    def _dead_letter(self, rejected: list[DeadLetter]) -> None:
+        failures: list[BaseException] = []
+        for letter in rejected:
+            log.error("dead-lettering %s record: %s", letter.topic, letter.reason)
+            self._sink.send(
+                self._deadletter_topic,
+                letter.topic.encode(),
+                letter.model_dump_json(by_alias=True).encode(),
+                lambda exc: failures.append(exc) if exc else None,
+            )
+        self._sink.flush(timeout_s=30)
+        if failures:
+            raise RuntimeError(f"could not write dead letters: {failures[0]!r}")
+
+    def handle(self, records: list[ConsumerRecord]) -> None:
+        """Store one batch; raises if anything could not be made durable."""
+        found, routed, rejected = self._parse(records)
+        if rejected:
+            self._dead_letter(rejected)
+        with self._conn.transaction():
+            record_detections(self._conn, found)
+            self._series.record(self._conn, routed, today=datetime.now(UTC).date())
+        self.written += len(found) + len(routed)
+
+    def run(self) -> None:
+        """Poll, store, commit offsets, until `stop()`."""
+        consumer = KafkaConsumer(
+            self._incidents_topic,
+            self._events_topic,
+            bootstrap_servers=self._kafka.bootstrap,
+            group_id=f"{self._kafka.topic_prefix}-alerts",
+            client_id="gridwatch-alerts",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=1000,
+        )
+        try:
+            while not self._stop.is_set():
+                batches = consumer.poll(timeout_ms=500)
+                if not batches:
+                    continue
+                records = [r for batch in batches.values() for r in batch]
+                self.handle(records)
+                # Offsets move only after the rows are committed: a crash replays, upserts absorb.
+                consumer.commit()
+                log.debug("stored %d records", len(records))
+        finally:
+            consumer.close(autocommit=False)
+
+    def stop(self) -> None:
+        """Ask `run` to return after the batch in hand."""
+        self._stop.set()

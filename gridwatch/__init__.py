@@ -1,0 +1,1 @@
+"""gridwatch: the shared kernel (settings, event and incident schemas, grid, store, ports, CLI)."""

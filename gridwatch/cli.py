@@ -1,0 +1,157 @@
+"""The `gridwatch` command: the composition root that builds and runs each process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gridwatch.settings import Settings
+
+log = logging.getLogger("gridwatch")
+
+
+def _on_signals(stop: Callable[[], None]) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def run_bridge(settings: Settings, _args: argparse.Namespace) -> int:
+    """MQTT → Kafka bridge."""
+    from gridwatch.grid.model import Grid
+    from gridwatch.kafka_admin import ensure_topics
+    from ingest.bridge import Bridge
+    from ingest.kafka_sink import KafkaSink
+
+    grid = Grid.load(settings.grid.path)
+    ensure_topics(settings.kafka)
+    bridge = Bridge(
+        mqtt_settings=settings.mqtt,
+        kafka_settings=settings.kafka,
+        grid=grid,
+        sink=KafkaSink(settings.kafka, client_id=settings.mqtt.client_id),
+    )
+    _on_signals(bridge.stop)
+    log.info(
+        "bridge %s: %d grid cells, subscribing %s",
+        settings.mqtt.client_id,
+        len(grid),
+        bridge.subscription,
+    )
+    return bridge.run()
+
+
+def run_streams(settings: Settings, _args: argparse.Namespace) -> int:
+    """The faust worker running the detectors."""
+    import faust
+
+    from gridwatch.kafka_admin import ensure_topics
+    from streams.app import create_app
+
+    ensure_topics(settings.kafka)
+    worker = faust.Worker(create_app(settings), loglevel="INFO", quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def run_alerts(settings: Settings, _args: argparse.Namespace) -> int:
+    """The incident-queue writer."""
+    import psycopg
+
+    from alerts.queue import QueueWriter
+    from gridwatch.kafka_admin import ensure_topics
+    from gridwatch.store.migrate import migrate
+    from ingest.kafka_sink import KafkaSink
+
+    ensure_topics(settings.kafka)
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        applied = migrate(conn)
+        if applied:
+            log.info("applied migrations %s", applied)
+        writer = QueueWriter(
+            settings, conn=conn, sink=KafkaSink(settings.kafka, client_id="gridwatch-alerts")
+        )
+        _on_signals(writer.stop)
+        writer.run()
+    return 0
+
+
+def run_api(settings: Settings, _args: argparse.Namespace) -> int:
+    """The HTTP API under uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port)
+    return 0
+
+
+def run_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    """Apply pending database migrations."""
+    import psycopg
+
+    from gridwatch.store.migrate import migrate
+
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        applied = migrate(conn)
+    log.info("applied migrations %s", applied or "none (up to date)")
+    return 0
+
+
+def run_schema(_settings: Settings, args: argparse.Namespace) -> int:
+    """Write the JSON Schema of the v1 event contract."""
+    from gridwatch.contract import contract_schema
+
+    text = json.dumps(contract_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "bridge": run_bridge,
+    "streams": run_streams,
+    "alerts": run_alerts,
+    "api": run_api,
+    "migrate": run_migrate,
+    "schema": run_schema,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; settings come from GRIDWATCH_* variables, not flags."""
+    parser = argparse.ArgumentParser(
+        prog="gridwatch", description="Grid-governance platform. Settings: GRIDWATCH_* variables."
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func in COMMANDS.items():
+        cmd = sub.add_parser(name, help=(func.__doc__ or "").strip())
+        if name == "schema":
+            cmd.add_argument("output", nargs="?", default="-", help="File, or - for stdout.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `gridwatch` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return COMMANDS[args.command](Settings(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Incidents: what the detectors emit onto `gridwatch.incidents`, keyed by grid cell."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import IntEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+IncidentKind = Literal["hazard", "dispute", "maintenance"]
+IncidentCategory = Literal["fire", "smoke"]
+IncidentStatus = Literal[
+    "new",
+    "dispatched",
+    "accepted",
+    "on_site",
+    "resolved",
+    "verified",
+    "closed",
+    "escalated",
+    "returned",
+    "cancelled",
+]
+
+
+class Severity(IntEnum):
+    """How bad an incident is; higher is worse."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+
+class Evidence(BaseModel):
+    """One device event that supports an incident."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(description="Device that saw it.")
+    event_id: str = Field(description="The device's CloudEvents id.")
+    type: str = Field(description="Event type, e.g. blue-sky.smoke.")
+    time: AwareDatetime = Field(description="When the device saw it.")
+    confidence: float = Field(description="Detector confidence, 0 to 1.")
+    lon: float = Field(description="WGS-84 longitude.")
+    lat: float = Field(description="WGS-84 latitude.")
+    snapshot: str | None = Field(None, description="Snapshot reference, if any.")
+
+
+class IncidentDetected(BaseModel):
+    """A detector's finding: opens the incident or attaches evidence to it (idempotent)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["gridwatch.incident-detected/1"] = Field(
+        "gridwatch.incident-detected/1", alias="schema", description="Record schema and version."
+    )
+    incident_id: str = Field(description="Deterministic id: the same finding gives the same id.")
+    cell_id: str = Field(description="Grid cell whose queue the incident is in (the record key).")
+    kind: IncidentKind = Field(description="hazard, dispute or maintenance.")
+    category: IncidentCategory = Field(description="What was detected.")
+    severity: Severity = Field(description="1 low ... 4 critical.")
+    detector: str = Field(description="Rule and version that decided, e.g. fire/1.")
+    opened_at: AwareDatetime = Field(description="Time of the evidence that opened it.")
+    evidence: Evidence = Field(description="The event this record attaches.")
+
+
+def incident_id(cell_id: str, category: str, opening_key: str) -> str:
+    """A stable id derived from the cell, the category and the event that opened it."""
+    digest = hashlib.blake2b(opening_key.encode(), digest_size=8).hexdigest()
+    return f"{cell_id}-{category}-{digest}"

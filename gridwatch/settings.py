@@ -1,0 +1,176 @@
+"""Settings of every gridwatch process, read from `GRIDWATCH_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DATA = Path(__file__).parent / "data"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttSettings(_Section):
+    """Where the MQTT broker is and how the bridge subscribes."""
+
+    host: str = Field(
+        "127.0.0.1", title="Broker host", description="MQTT broker host name or address."
+    )
+    port: int = Field(1883, title="Broker port", description="MQTT broker TCP port.")
+    client_id: str = Field(
+        "gridwatch-bridge-1",
+        title="Bridge client id",
+        description="Stable MQTT client id; the broker keeps this bridge's session (and its "
+        "unacknowledged messages) under it, so each bridge process needs its own.",
+    )
+    share_group: str = Field(
+        "gridwatch-bridge",
+        title="Shared subscription group",
+        description="MQTT 5 shared-subscription group; bridges in one group split the load.",
+    )
+    session_expiry_s: int = Field(
+        7 * 24 * 3600,
+        title="Session expiry",
+        description="Seconds the broker keeps a disconnected bridge's session and queue.",
+    )
+    receive_maximum: int = Field(
+        1000,
+        title="In-flight window",
+        description="Unacknowledged QoS 1 messages the broker may have in flight to one bridge.",
+    )
+    keepalive_s: int = Field(30, title="Keep-alive", description="MQTT keep-alive in seconds.")
+
+
+class KafkaSettings(_Section):
+    """Where Kafka is and how gridwatch's topics are named and sized."""
+
+    host: str = Field("127.0.0.1", title="Broker host", description="Kafka bootstrap host.")
+    port: int = Field(9092, title="Broker port", description="Kafka bootstrap port.")
+    bootstrap_servers: str | None = Field(
+        None,
+        title="Bootstrap servers",
+        description="Comma-separated host:port list; overrides host and port when set.",
+    )
+    topic_prefix: str = Field(
+        "gridwatch",
+        title="Topic prefix",
+        description="Prefix of every topic (gridwatch.events, ...); tests use their own.",
+    )
+    partitions: int = Field(
+        6,
+        title="Partitions",
+        description="Partitions of the events and incidents topics (keyed by grid cell).",
+    )
+    replication_factor: int = Field(
+        1, title="Replication factor", description="Replicas of each topic created on start."
+    )
+    events_retention_h: int = Field(
+        7 * 24, title="Events retention", description="Hours Kafka keeps raw events."
+    )
+    incidents_retention_h: int = Field(
+        30 * 24, title="Incidents retention", description="Hours Kafka keeps incident records."
+    )
+    deadletter_retention_h: int = Field(
+        30 * 24, title="Dead-letter retention", description="Hours Kafka keeps rejected messages."
+    )
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap server list as a comma-separated string."""
+        return self.bootstrap_servers or f"{self.host}:{self.port}"
+
+    def topic(self, name: str) -> str:
+        """The full name of one of gridwatch's topics (events, incidents, ...)."""
+        return f"{self.topic_prefix}.{name}"
+
+
+class PostgresSettings(_Section):
+    """The PostgreSQL database holding incidents and the raw-event time series."""
+
+    host: str = Field("127.0.0.1", title="Host", description="PostgreSQL host.")
+    port: int = Field(
+        55432, title="Port", description="PostgreSQL port (the project's own cluster)."
+    )
+    user: str = Field("gridwatch", title="User", description="Database role.")
+    password: SecretStr = Field(SecretStr(""), title="Password", description="Role password.")
+    database: str = Field("gridwatch", title="Database", description="Database name.")
+
+    def conninfo(self, database: str | None = None) -> str:
+        """A libpq connection string (the password is passed only when set)."""
+        parts = [
+            f"host={self.host}",
+            f"port={self.port}",
+            f"user={self.user}",
+            f"dbname={database or self.database}",
+        ]
+        if self.password.get_secret_value():
+            parts.append(f"password={self.password.get_secret_value()}")
+        return " ".join(parts)
+
+
+class ApiSettings(_Section):
+    """The HTTP API."""
+
+    host: str = Field("127.0.0.1", title="Listen host", description="Address uvicorn binds.")
+    port: int = Field(8000, title="Listen port", description="Port uvicorn binds.")
+
+
+class GridSettings(_Section):
+    """The grid of cells that events and incidents are placed in."""
+
+    path: Path = Field(
+        PACKAGE_DATA / "tangyin" / "grid.geojson",
+        title="Grid file",
+        description="GeoJSON FeatureCollection of grid cells (WGS-84) with township and village.",
+    )
+
+
+class DetectSettings(_Section):
+    """Parameters of the fire and smoke detector."""
+
+    fire_min_confidence: float = Field(
+        0.5, title="Fire confidence", description="Fire detections below this are ignored."
+    )
+    smoke_min_confidence: float = Field(
+        0.5, title="Smoke confidence", description="Smoke detections below this are ignored."
+    )
+    smoke_confirmations: int = Field(
+        3,
+        title="Smoke confirmations",
+        description="Smoke detections in one cell, within the window, that open an incident.",
+    )
+    smoke_window_s: int = Field(
+        300, title="Smoke window", description="Seconds within which smoke detections count."
+    )
+    group_window_s: int = Field(
+        1800,
+        title="Grouping window",
+        description="Seconds after the last detection during which new detections of the same "
+        "category in the cell attach to the open incident instead of opening another.",
+    )
+
+
+class Settings(BaseSettings):
+    """All settings; nested sections use `__`, e.g. GRIDWATCH_KAFKA__PORT=9092."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GRIDWATCH_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    mqtt: MqttSettings = Field(default_factory=MqttSettings, title="MQTT", description="Broker.")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings, title="Kafka", description="Log.")
+    postgres: PostgresSettings = Field(
+        default_factory=PostgresSettings, title="PostgreSQL", description="Store."
+    )
+    api: ApiSettings = Field(default_factory=ApiSettings, title="API", description="HTTP API.")
+    grid: GridSettings = Field(default_factory=GridSettings, title="Grid", description="Cells.")
+    detect: DetectSettings = Field(
+        default_factory=DetectSettings, title="Detection", description="Detector parameters."
+    )
+    run_dir: Path = Field(
+        Path(".run"), title="Run folder", description="Where processes keep local state and logs."
+    )

@@ -1,0 +1,121 @@
+"""Incident rows: idempotent writes from the incident stream, queue reads for the API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from gridwatch.incidents import IncidentDetected
+
+_UPSERT_INCIDENT = """
+INSERT INTO incidents (incident_id, cell_id, kind, category, severity, detector,
+                       opened_at, last_evidence_at, lon, lat)
+VALUES (%(incident_id)s, %(cell_id)s, %(kind)s, %(category)s, %(severity)s, %(detector)s,
+        %(opened_at)s, %(time)s, %(lon)s, %(lat)s)
+ON CONFLICT (incident_id) DO UPDATE SET
+    severity = GREATEST(incidents.severity, EXCLUDED.severity),
+    opened_at = LEAST(incidents.opened_at, EXCLUDED.opened_at),
+    last_evidence_at = GREATEST(incidents.last_evidence_at, EXCLUDED.last_evidence_at),
+    updated_at = now()
+"""
+
+# Counting only rows this statement inserted keeps evidence_count right under redelivery.
+_ADD_EVIDENCE = """
+WITH added AS (
+    INSERT INTO incident_evidence (incident_id, device_id, event_id, type, time, confidence,
+                                   lon, lat, snapshot)
+    VALUES (%(incident_id)s, %(device_id)s, %(event_id)s, %(type)s, %(time)s, %(confidence)s,
+            %(lon)s, %(lat)s, %(snapshot)s)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+UPDATE incidents SET evidence_count = evidence_count + (SELECT count(*) FROM added)
+WHERE incident_id = %(incident_id)s
+"""
+
+
+def _params(found: IncidentDetected) -> dict[str, Any]:
+    evidence = found.evidence
+    return {
+        "incident_id": found.incident_id,
+        "cell_id": found.cell_id,
+        "kind": found.kind,
+        "category": found.category,
+        "severity": int(found.severity),
+        "detector": found.detector,
+        "opened_at": found.opened_at,
+        "device_id": evidence.device_id,
+        "event_id": evidence.event_id,
+        "type": evidence.type,
+        "time": evidence.time,
+        "confidence": evidence.confidence,
+        "lon": evidence.lon,
+        "lat": evidence.lat,
+        "snapshot": evidence.snapshot,
+    }
+
+
+def record_detections(conn: psycopg.Connection, found: Sequence[IncidentDetected]) -> None:
+    """Upsert incidents and attach their evidence; the caller owns the transaction."""
+    if not found:
+        return
+    params = [_params(f) for f in found]
+    with conn.cursor() as cur:
+        cur.executemany(_UPSERT_INCIDENT, params)
+        cur.executemany(_ADD_EVIDENCE, params)
+
+
+_COLUMNS = """incident_id, cell_id, kind, category, severity, status, detector, opened_at,
+    last_evidence_at, evidence_count, lon, lat, created_at, updated_at"""
+
+
+async def list_incidents(
+    conn: psycopg.AsyncConnection,
+    *,
+    cell_id: str | None,
+    status: str | None,
+    limit: int,
+    before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """A queue: most severe first, then newest first."""
+    where: list[str] = []
+    args: dict[str, Any] = {"limit": limit}
+    if cell_id is not None:
+        where.append("cell_id = %(cell_id)s")
+        args["cell_id"] = cell_id
+    if status is not None:
+        where.append("status = %(status)s")
+        args["status"] = status
+    if before is not None:
+        where.append("opened_at < %(before)s")
+        args["before"] = before
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    query = (
+        f"SELECT {_COLUMNS} FROM incidents {clause} "
+        "ORDER BY severity DESC, opened_at DESC, incident_id LIMIT %(limit)s"
+    )
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query.encode(), args)
+        return await cur.fetchall()
+
+
+async def get_incident(conn: psycopg.AsyncConnection, incident_id: str) -> dict[str, Any] | None:
+    """One incident with its evidence events, oldest evidence first."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {_COLUMNS} FROM incidents WHERE incident_id = %s".encode(), (incident_id,)
+        )
+        incident = await cur.fetchone()
+        if incident is None:
+            return None
+        await cur.execute(
+            "SELECT device_id, event_id, type, time, confidence, lon, lat, snapshot"
+            " FROM incident_evidence WHERE incident_id = %s ORDER BY time, device_id, event_id",
+            (incident_id,),
+        )
+        incident["evidence"] = await cur.fetchall()
+        return incident

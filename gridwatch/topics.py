@@ -1,0 +1,33 @@
+"""The Kafka topics of gridwatch, their keys, sizes and retention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridwatch.settings import KafkaSettings
+
+_HOUR_MS = 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic as it should exist on the cluster."""
+
+    name: str
+    partitions: int
+    retention_ms: int
+
+
+def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
+    """Every topic gridwatch writes, sized from the settings."""
+    return [
+        TopicSpec(kafka.topic("events"), kafka.partitions, kafka.events_retention_h * _HOUR_MS),
+        TopicSpec(
+            kafka.topic("incidents"), kafka.partitions, kafka.incidents_retention_h * _HOUR_MS
+        ),
+        TopicSpec(
+            kafka.topic("notifications"), kafka.partitions, kafka.incidents_retention_h * _HOUR_MS
+        ),
+        # One partition: dead letters are rare and read by people in arrival order.
+        TopicSpec(kafka.topic("deadletter"), 1, kafka.deadletter_retention_h * _HOUR_MS),
+    ]

@@ -1,0 +1,1 @@
+"""Ingest: the MQTT → log bridge and message validation."""

@@ -1,0 +1,1 @@
+"""Streams: detectors (pure) and the faust application that runs them."""

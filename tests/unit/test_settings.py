@@ -1,0 +1,32 @@
+"""Settings come from GRIDWATCH_* variables, nested with '__'."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from gridwatch.settings import Settings
+
+
+def test_defaults_are_the_conventional_loopback_ports() -> None:
+    s = Settings()
+    assert (s.mqtt.port, s.kafka.port, s.api.port) == (1883, 9092, 8000)
+    assert s.kafka.bootstrap == "127.0.0.1:9092"
+    assert s.kafka.topic("events") == "gridwatch.events"
+
+
+def test_nested_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDWATCH_KAFKA__PORT", "19092")
+    monkeypatch.setenv("GRIDWATCH_KAFKA__TOPIC_PREFIX", "t1")
+    monkeypatch.setenv("GRIDWATCH_POSTGRES__PASSWORD", "s3cret")
+    s = Settings()
+    assert s.kafka.bootstrap == "127.0.0.1:19092"
+    assert s.kafka.topic("incidents") == "t1.incidents"
+    assert "password=s3cret" in s.postgres.conninfo()
+    assert "s3cret" not in repr(s)
+
+
+def test_unknown_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDWATCH_KAFKA__PROT", "1")
+    with pytest.raises(ValidationError, match="PROT|prot"):
+        Settings()
