@@ -26,9 +26,9 @@ def routed(type_: str = "blue-sky.fire", **kw: object) -> RoutedEvent:
     return result
 
 
-def run(events: Iterable[RoutedEvent], state: CellState | None = None) -> tuple[
-    CellState, list[IncidentDetected]
-]:
+def run(
+    events: Iterable[RoutedEvent], state: CellState | None = None
+) -> tuple[CellState, list[IncidentDetected]]:
     state = state or CellState()
     out: list[IncidentDetected] = []
     for e in events:
@@ -101,9 +101,9 @@ def test_confirmed_smoke_takes_further_sightings_as_evidence() -> None:
 
 
 def test_replaying_a_stream_from_scratch_gives_the_same_incident_ids() -> None:
-    stream = [
-        routed("blue-sky.smoke", event_id=f"s{i}", at=later(i * 10)) for i in range(3)
-    ] + [routed(event_id="f1", at=later(40))]
+    stream = [routed("blue-sky.smoke", event_id=f"s{i}", at=later(i * 10)) for i in range(3)] + [
+        routed(event_id="f1", at=later(40))
+    ]
     _, first = run(stream)
     _, again = run(stream)
     assert [f.incident_id for f in first] == [f.incident_id for f in again]

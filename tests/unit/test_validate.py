@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gridwatch.geo.crs import wgs84_to_gcj02
@@ -27,7 +29,11 @@ def rejected(body: bytes, topic: str = TOPIC) -> Rejection:
 def test_fire_event_is_routed_to_its_cell() -> None:
     result = route(payload(event()))
     assert isinstance(result, RoutedEvent)
-    assert (result.cell_id, result.device_id, result.source_kind) == ("west", "cam-0042", "blue-sky")
+    assert (result.cell_id, result.device_id, result.source_kind) == (
+        "west",
+        "cam-0042",
+        "blue-sky",
+    )
     assert result.dedupe_key == "cam-0042/cam-0042-000187"
 
 
@@ -135,7 +141,7 @@ def test_oversized_payload() -> None:
 
 
 def test_every_event_type_is_accepted() -> None:
-    extra = {
+    extra: dict[str, dict[str, Any]] = {
         "blue-sky.air": {"pm25": 80.0, "pm10": 120.0, "no2": 30.0},
         "sharp-eyes.crowd": {"count": 35, "noise_db": 72.5},
         "sharp-eyes.intrusion": {"zone": "riverbank", "objects": ["person"]},

@@ -1,0 +1,181 @@
+"""Integration fixtures: the real stack, a private database and topic prefix per test run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import psycopg
+import pytest
+
+from gridwatch.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+def wait_until(check: Callable[[], Any], *, timeout: float, what: str, every: float = 0.2) -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def stack() -> None:
+    """Mosquitto, Kafka and PostgreSQL, started by the project's script (idempotent)."""
+    subprocess.run(["bash", str(REPO / "deploy" / "stack"), "up"], check=True)
+
+
+@pytest.fixture(scope="session")
+def run_env(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """GRIDWATCH_* variables isolating this test run: own database, topics, MQTT session."""
+    suffix = uuid.uuid4().hex[:8]
+    env = {
+        "GRIDWATCH_KAFKA__TOPIC_PREFIX": f"gwt{suffix}",
+        "GRIDWATCH_KAFKA__PARTITIONS": "3",
+        "GRIDWATCH_POSTGRES__DATABASE": f"gridwatch_t{suffix}",
+        "GRIDWATCH_MQTT__CLIENT_ID": f"bridge-{suffix}",
+        "GRIDWATCH_MQTT__SHARE_GROUP": f"g{suffix}",
+        # A dead test run's bridge session must not keep queueing messages in the broker.
+        "GRIDWATCH_MQTT__SESSION_EXPIRY_S": "300",
+        "GRIDWATCH_API__PORT": str(free_port()),
+        "GRIDWATCH_RUN_DIR": str(tmp_path_factory.mktemp("run")),
+    }
+    base = Settings()
+    with psycopg.connect(base.postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {env['GRIDWATCH_POSTGRES__DATABASE']}".encode())
+    yield env
+    with psycopg.connect(base.postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            f"DROP DATABASE IF EXISTS {env['GRIDWATCH_POSTGRES__DATABASE']} WITH (FORCE)".encode()
+        )
+
+
+@pytest.fixture(scope="session")
+def settings(run_env: dict[str, str]) -> Iterator[Settings]:
+    """Settings as the processes under test see them."""
+    saved = {k: os.environ.get(k) for k in run_env}
+    os.environ.update(run_env)
+    try:
+        yield Settings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class Proc:
+    """One `gridwatch <command>` process with its output in a log file."""
+
+    def __init__(self, command: str, env: dict[str, str], log_dir: Path) -> None:
+        self.command = command
+        self.env = {**os.environ, **env}
+        self.log_path = log_dir / f"{command}.log"
+        self.popen: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> Proc:
+        """Start (or restart) the process."""
+        self._log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "gridwatch.cli", self.command],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        return self
+
+    def alive(self) -> bool:
+        """Still running."""
+        return self.popen is not None and self.popen.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind."""
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not exit in time."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+
+    def tail(self, lines: int = 40) -> str:
+        """The end of its log."""
+        text = self.log_path.read_text("utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def procs(
+    run_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Proc]]:
+    """Start gridwatch processes; all are stopped, and their logs shown, at the end."""
+    log_dir = tmp_path_factory.mktemp("logs")
+    started: list[Proc] = []
+
+    def start(command: str) -> Proc:
+        proc = Proc(command, run_env, log_dir).start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+    for proc in started:
+        sys.stderr.write(f"\n--- {proc.command} log tail ---\n{proc.tail()}\n")
+
+
+def mosquitto_pub(settings: Settings, topic: str, message: bytes) -> None:
+    """Publish one QoS 1 message with the real mosquitto_pub client."""
+    subprocess.run(
+        [
+            "mosquitto_pub",
+            "-h",
+            settings.mqtt.host,
+            "-p",
+            str(settings.mqtt.port),
+            "-V",
+            "mqttv5",
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-s",
+        ],
+        input=message,
+        check=True,
+        timeout=30,
+    )

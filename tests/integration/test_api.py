@@ -1,0 +1,71 @@
+"""The HTTP API in-process, against the real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from gridwatch.geo.crs import wgs84_to_bd09
+from gridwatch.grid.model import Grid
+from gridwatch.settings import Settings
+from gridwatch.store.migrate import migrate
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def grid(settings: Settings) -> Grid:
+    return Grid.load(settings.grid.path)
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, grid: Grid) -> Iterator[TestClient]:
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        migrate(conn)
+    with TestClient(create_app(settings, grid=grid)) as c:
+        yield c
+
+
+def test_health_and_readiness(client: TestClient, grid: Grid) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert body["checks"]["postgres"]["ok"] is True
+    assert body["checks"]["grid"]["detail"] == f"{len(grid)} cells"
+
+
+def test_locate_cell_in_every_crs(client: TestClient, grid: Grid) -> None:
+    cell = grid.cells[7]
+    lon, lat = cell.centroid
+    body = client.get("/v1/cells", params={"lat": lat, "lon": lon}).json()
+    assert body["cell_id"] == cell.id
+    assert body["township_id"] == cell.township_id
+    blon, blat = wgs84_to_bd09(lon, lat)
+    bd = client.get("/v1/cells", params={"lat": blat, "lon": blon, "crs": "bd09"}).json()
+    assert bd["cell_id"] == cell.id
+
+
+def test_errors_have_one_shape_and_a_specific_code(client: TestClient) -> None:
+    outside = client.get("/v1/cells", params={"lat": 39.9, "lon": 116.4})
+    assert outside.status_code == 404
+    assert outside.json() == {
+        "detail": [
+            {"msg": "no grid cell holds lat=39.9, lon=116.4 (wgs84)", "code": "outside_grid"}
+        ]
+    }
+    bad = client.get("/v1/cells", params={"lat": 95, "lon": "x"})
+    assert bad.status_code == 422
+    codes = {d["code"] for d in bad.json()["detail"]}
+    assert codes == {"invalid_less_than_equal", "invalid_float_parsing"}
+    assert client.get("/v1/incidents/nope").json()["detail"][0]["code"] == "unknown_incident"
+    assert client.get("/v1/incidents", params={"cell": "nope"}).status_code == 404
+    status = client.get("/v1/incidents", params={"status": "burning"})
+    assert status.status_code == 422
+    assert status.json()["detail"][0]["msg"].startswith("query.status:")
+    assert client.get("/v1/nothing").json()["detail"][0]["code"] == "not_found"

@@ -1,0 +1,270 @@
+"""MQTT → bridge → Kafka → faust → incident queue → API, with the real mosquitto_pub."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from kafka import KafkaConsumer
+
+from gridwatch.grid.model import Cell, Grid
+from gridwatch.records import DeadLetter
+from gridwatch.settings import Settings
+from tests.integration.conftest import Proc, mosquitto_pub, wait_until
+from tests.support import event, payload
+
+pytestmark = pytest.mark.integration
+PIPELINE_TIMEOUT = 90.0
+
+
+@pytest.fixture(scope="module")
+def grid(settings: Settings) -> Grid:
+    return Grid.load(settings.grid.path)
+
+
+@pytest.fixture(scope="module")
+def platform(settings: Settings, procs: Callable[[str], Proc]) -> Iterator[dict[str, Proc]]:
+    """The four processes of the distributed mode, started as an operator would."""
+    running = {name: procs(name) for name in ("alerts", "bridge", "streams", "api")}
+    api = httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}")
+
+    def ready() -> bool:
+        for proc in running.values():
+            assert proc.alive(), f"{proc.command} died:\n{proc.tail()}"
+        try:
+            return api.get("/readyz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(ready, timeout=60, what="the API to be ready")
+    yield running
+
+
+@pytest.fixture
+def api(settings: Settings, platform: dict[str, Proc]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}") as client:
+        yield client
+
+
+def device() -> str:
+    """A device id no other test uses, so queues and dead letters can be told apart."""
+    return f"cam-{uuid.uuid4().hex[:10]}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def cell_events(api: httpx.Client, cell: Cell, dev: str) -> list[dict[str, Any]]:
+    """Incidents of a cell whose evidence came from `dev`, with their evidence."""
+    page = api.get("/v1/incidents", params={"cell": cell.id}).json()
+    found = []
+    for item in page["items"]:
+        detail = api.get(f"/v1/incidents/{item['incident_id']}").json()
+        if any(e["device_id"] == dev for e in detail["evidence"]):
+            found.append(detail)
+    return found
+
+
+def publish(settings: Settings, dev: str, doc: dict[str, Any], source: str = "blue-sky") -> None:
+    mosquitto_pub(settings, f"gridwatch/v1/{source}/{dev}/events", payload(doc))
+
+
+def test_fire_event_becomes_one_incident_in_its_cell(
+    settings: Settings, api: httpx.Client, grid: Grid
+) -> None:
+    cell = grid.cells[len(grid) // 2]
+    lon, lat = cell.centroid
+    assert api.get("/v1/cells", params={"lat": lat, "lon": lon}).json()["cell_id"] == cell.id
+    dev = device()
+    publish(settings, dev, event(device=dev, event_id=f"{dev}-1", at=now(), lon=lon, lat=lat))
+
+    found = wait_until(
+        lambda: cell_events(api, cell, dev),
+        timeout=PIPELINE_TIMEOUT,
+        what="the fire incident in its cell's queue",
+    )
+    assert len(found) == 1
+    incident = found[0]
+    assert (incident["cell_id"], incident["category"], incident["status"]) == (
+        cell.id,
+        "fire",
+        "new",
+    )
+    assert incident["severity"] == 4
+    assert [e["event_id"] for e in incident["evidence"]] == [f"{dev}-1"]
+
+
+def test_an_event_published_three_times_gives_one_incident(
+    settings: Settings, api: httpx.Client, grid: Grid
+) -> None:
+    cell = grid.cells[len(grid) // 3]
+    lon, lat = cell.centroid
+    dev, witness = device(), device()
+    at = now()
+    original = event(device=dev, event_id=f"{dev}-1", at=at, lon=lon, lat=lat)
+    for _ in range(3):
+        publish(settings, dev, original)
+    # A later fire from another camera in the same cell joins the same incident. It travels the
+    # same partitions behind the copies, so once it is in, every copy has been processed.
+    publish(
+        settings,
+        witness,
+        event(
+            device=witness, event_id=f"{witness}-1", at=at + timedelta(seconds=30), lon=lon, lat=lat
+        ),
+    )
+
+    def witnessed() -> list[dict[str, Any]]:
+        return [
+            i
+            for i in cell_events(api, cell, dev)
+            if any(e["device_id"] == witness for e in i["evidence"])
+        ]
+
+    found = wait_until(witnessed, timeout=PIPELINE_TIMEOUT, what="the witness evidence")
+    assert len(cell_events(api, cell, dev)) == 1
+    assert found[0]["evidence_count"] == 2
+    assert sorted(e["device_id"] for e in found[0]["evidence"]) == sorted([dev, witness])
+
+
+def read_dead_letters(settings: Settings, devices: set[str], want: int) -> list[DeadLetter]:
+    consumer = KafkaConsumer(
+        settings.kafka.topic("deadletter"),
+        bootstrap_servers=settings.kafka.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
+    letters: list[DeadLetter] = []
+    deadline = time.monotonic() + PIPELINE_TIMEOUT
+    try:
+        while len(letters) < want and time.monotonic() < deadline:
+            for record in consumer:
+                letter = DeadLetter.model_validate_json(record.value)
+                if any(d in letter.topic for d in devices):
+                    letters.append(letter)
+    finally:
+        consumer.close()
+    return letters
+
+
+def test_bad_messages_are_dead_lettered_with_a_specific_reason(
+    settings: Settings, api: httpx.Client, grid: Grid, platform: dict[str, Proc]
+) -> None:
+    devs = {name: device() for name in ("json", "id", "type", "outside")}
+    missing_id = event(device=devs["id"], at=now())
+    del missing_id["id"]
+    bad = {
+        "json": b'{"specversion": "1.0", "id": ',
+        "id": payload(missing_id),
+        "type": payload(event("blue-sky.rain", device=devs["type"], at=now())),
+        "outside": payload(event(device=devs["outside"], at=now(), lon=116.39, lat=39.91)),
+    }
+    for name, body in bad.items():
+        mosquitto_pub(settings, f"gridwatch/v1/blue-sky/{devs[name]}/events", body)
+
+    letters = read_dead_letters(settings, set(devs.values()), want=4)
+    by_device = {d: next(x for x in letters if d in x.topic) for d in devs.values()}
+    assert by_device[devs["json"]].code == "not_json"
+    assert by_device[devs["id"]].code == "missing_field"
+    assert "id" in by_device[devs["id"]].reason
+    assert by_device[devs["type"]].code == "unknown_type"
+    assert "blue-sky.rain" in by_device[devs["type"]].reason
+    assert by_device[devs["outside"]].code == "outside_grid"
+    assert by_device[devs["json"]].payload == bad["json"]
+
+    # The bridge is still running and still moves good events.
+    assert platform["bridge"].alive()
+    cell = grid.cells[0]
+    dev = device()
+    publish(
+        settings,
+        dev,
+        event(
+            device=dev, event_id=f"{dev}-1", at=now(), lon=cell.centroid[0], lat=cell.centroid[1]
+        ),
+    )
+    wait_until(
+        lambda: cell_events(api, cell, dev),
+        timeout=PIPELINE_TIMEOUT,
+        what="a good event after the bad ones",
+    )
+
+
+def stored_events(settings: Settings, dev: str) -> int:
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        row = conn.execute("SELECT count(*) FROM events WHERE device_id = %s", (dev,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_sigkill_of_the_bridge_loses_no_accepted_event(
+    settings: Settings, grid: Grid, platform: dict[str, Proc]
+) -> None:
+    total = 3000
+    dev = device()
+    lon, lat = grid.cells[-1].centroid
+    at = now()
+    lines = [
+        json.dumps(
+            event(
+                "sharp-eyes.motion",
+                device=dev,
+                event_id=f"{dev}-{i}",
+                at=at + timedelta(milliseconds=i),
+                lon=lon,
+                lat=lat,
+            )
+        ).encode()
+        + b"\n"
+        for i in range(total)
+    ]
+    publisher = subprocess.Popen(
+        [
+            "mosquitto_pub",
+            "-h",
+            settings.mqtt.host,
+            "-p",
+            str(settings.mqtt.port),
+            "-V",
+            "mqttv5",
+            "-q",
+            "1",
+            "-t",
+            f"gridwatch/v1/sharp-eyes/{dev}/events",
+            "-l",
+        ],
+        stdin=subprocess.PIPE,
+    )
+    assert publisher.stdin is not None
+    # Feed slowly enough that the kill lands mid-stream.
+    chunk = total // 30
+    for start in range(0, total, chunk):
+        publisher.stdin.write(b"".join(lines[start : start + chunk]))
+        publisher.stdin.flush()
+        time.sleep(0.05)
+        if start == chunk * 10:
+            wait_until(
+                lambda: stored_events(settings, dev) > 0,
+                timeout=PIPELINE_TIMEOUT,
+                what="the first events to be stored",
+            )
+            platform["bridge"].kill()
+        if start == chunk * 20:
+            platform["bridge"].start()
+    publisher.stdin.close()
+    assert publisher.wait(timeout=60) == 0, "mosquitto_pub did not get every PUBACK"
+
+    wait_until(
+        lambda: stored_events(settings, dev) == total,
+        timeout=PIPELINE_TIMEOUT,
+        what=f"all {total} events stored after the SIGKILL",
+    )
