@@ -14,7 +14,7 @@ DETECTOR = "fire/1"
 # Keys of events already handled are remembered this long (by event time) so a re-delivery,
 # even after the incident's group has expired, is recognised and ignored.
 DEDUPE_HORIZON = timedelta(hours=24)
-DEDUPE_MAX = 4096
+DEDUPE_MAX = 1024
 
 
 class OpenGroup(BaseModel):
