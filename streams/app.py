@@ -32,26 +32,16 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         web_enabled=False,
     )
-    events = app.topic(
-        kafka.topic("events"),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-    incidents = app.topic(
-        kafka.topic("incidents"),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-    deadletter = app.topic(
-        kafka.topic("deadletter"),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
+    events, incidents, deadletter = (
+        # Raw bytes: records are validated by our pydantic models, not by faust's codecs.
+        app.topic(
+            kafka.topic(name),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        for name in ("events", "incidents", "deadletter")
     )
     # Keyed by cell id like the events topic, so each partition's state lives with its events.
     cells = app.Table("fire-detector", default=None, partitions=kafka.partitions)

@@ -158,24 +158,14 @@ def procs(
         sys.stderr.write(f"\n--- {proc.command} log tail ---\n{proc.tail()}\n")
 
 
+def mosquitto_pub_command(settings: Settings, topic: str, *options: str) -> list[str]:
+    """The real mosquitto_pub client publishing QoS 1 over MQTT 5 to `topic`."""
+    mqtt = ["-h", settings.mqtt.host, "-p", str(settings.mqtt.port), "-V", "mqttv5", "-q", "1"]
+    return ["mosquitto_pub", *mqtt, "-t", topic, *options]
+
+
 def mosquitto_pub(settings: Settings, topic: str, message: bytes) -> None:
-    """Publish one QoS 1 message with the real mosquitto_pub client."""
+    """Publish one message read from stdin (-s)."""
     subprocess.run(
-        [
-            "mosquitto_pub",
-            "-h",
-            settings.mqtt.host,
-            "-p",
-            str(settings.mqtt.port),
-            "-V",
-            "mqttv5",
-            "-q",
-            "1",
-            "-t",
-            topic,
-            "-s",
-        ],
-        input=message,
-        check=True,
-        timeout=30,
+        mosquitto_pub_command(settings, topic, "-s"), input=message, check=True, timeout=30
     )

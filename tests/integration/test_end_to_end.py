@@ -18,7 +18,7 @@ from kafka import KafkaConsumer
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.records import DeadLetter
 from gridwatch.settings import Settings
-from tests.integration.conftest import Proc, mosquitto_pub, wait_until
+from tests.integration.conftest import Proc, mosquitto_pub, mosquitto_pub_command, wait_until
 from tests.support import event, payload
 
 pytestmark = pytest.mark.integration
@@ -228,20 +228,7 @@ def test_sigkill_of_the_bridge_loses_no_accepted_event(
         for i in range(total)
     ]
     publisher = subprocess.Popen(
-        [
-            "mosquitto_pub",
-            "-h",
-            settings.mqtt.host,
-            "-p",
-            str(settings.mqtt.port),
-            "-V",
-            "mqttv5",
-            "-q",
-            "1",
-            "-t",
-            f"gridwatch/v1/sharp-eyes/{dev}/events",
-            "-l",
-        ],
+        mosquitto_pub_command(settings, f"gridwatch/v1/sharp-eyes/{dev}/events", "-l"),
         stdin=subprocess.PIPE,
     )
     assert publisher.stdin is not None

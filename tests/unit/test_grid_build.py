@@ -14,6 +14,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 
 from gridwatch.grid import Grid
 from gridwatch.grid.build import area_km2, build_grid, covering_cells, dumps_grid
+from gridwatch.grid.model import PROPERTIES
 
 # A 0.1° square (about 9 x 11 km) in Tangyin, (lon, lat), with corners off the 1e-6 grid.
 SQUARE = shapely.box(114.3012345, 35.8523456, 114.4012345, 35.9523456)
@@ -67,14 +68,7 @@ def test_hierarchy_and_properties(doc: dict[str, Any]) -> None:
     towns = set()
     for f in doc["features"]:
         p = f["properties"]
-        assert list(p) == [
-            "cell_id",
-            "township_id",
-            "township_name",
-            "village_id",
-            "village_name",
-            "area_km2",
-        ]
+        assert tuple(p) == PROPERTIES
         assert f["id"] == p["cell_id"] and h3.is_valid_cell(p["cell_id"])
         assert re.fullmatch(r"410523-T0[1-3]", p["township_id"])
         assert re.fullmatch(re.escape(p["township_id"]) + r"-V\d{3}", p["village_id"])

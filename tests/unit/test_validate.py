@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from gridwatch.events import EVENT_TYPES
 from gridwatch.geo.crs import wgs84_to_gcj02
 from gridwatch.records import RoutedEvent
 from gridwatch.rejections import Rejection
@@ -146,17 +147,7 @@ def test_every_event_type_is_accepted() -> None:
         "sharp-eyes.crowd": {"count": 35, "noise_db": 72.5},
         "sharp-eyes.intrusion": {"zone": "riverbank", "objects": ["person"]},
     }
-    types = [
-        "blue-sky.smoke",
-        "blue-sky.fire",
-        "blue-sky.air",
-        "sharp-eyes.crowd",
-        "sharp-eyes.intrusion",
-        "sharp-eyes.fight",
-        "sharp-eyes.fall",
-        "sharp-eyes.motion",
-    ]
-    for type_ in types:
+    for type_ in EVENT_TYPES:
         source = type_.split(".")[0]
         body = payload(event(type_, **extra.get(type_, {})))
         result = route(body, f"gridwatch/v1/{source}/cam-0042/events")
