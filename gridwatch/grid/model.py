@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -10,11 +11,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import shapely
-from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.strtree import STRtree
+
+LOCATE_CACHE_SIZE = 65536
 
 PROPERTIES: tuple[str, ...] = (
     "cell_id",
@@ -150,6 +151,9 @@ class Grid:
         self._cells: tuple[Cell, ...] = tuple(ordered)
         self._by_id = by_id
         self._tree = STRtree([c.polygon for c in ordered])
+        # Cameras and stations do not move: the same coordinates come back with every event,
+        # and a dictionary hit is ~100x cheaper than a tree query.
+        self._locate_cached = functools.lru_cache(maxsize=LOCATE_CACHE_SIZE)(self._locate)
         self.meta: Mapping[str, Any] = dict(meta or {})
 
     @classmethod
@@ -212,25 +216,13 @@ class Grid:
 
     def locate(self, lon: float, lat: float) -> Cell | None:
         """The cell covering WGS-84 (lon, lat), lowest id on a shared edge; None outside."""
+        return self._locate_cached(lon, lat)
+
+    def _locate(self, lon: float, lat: float) -> Cell | None:
         if not (math.isfinite(lon) and math.isfinite(lat)):
             return None
         hits = self._tree.query(Point(lon, lat), predicate="intersects").tolist()
         return self._cells[min(hits)] if hits else None
-
-    def locate_many(
-        self,
-        lons: Sequence[float] | NDArray[np.float64],
-        lats: Sequence[float] | NDArray[np.float64],
-    ) -> list[Cell | None]:
-        """`locate` for many WGS-84 points given as parallel lon and lat arrays, in one query."""
-        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        found: list[Cell | None] = [None] * len(points)
-        point_idx, cell_idx = self._tree.query(points, predicate="intersects")
-        # Walk hits from the highest cell index down so the lowest id per point is written last.
-        order = np.lexsort((-cell_idx, point_idx))
-        for p, c in zip(point_idx[order].tolist(), cell_idx[order].tolist(), strict=True):
-            found[p] = self._cells[c]
-        return found
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:

@@ -109,14 +109,6 @@ def test_shared_edges_resolve_to_lowest_id(small: Grid, tmp_path: Path) -> None:
     assert [other.locate(*p).id for p in points] == expected  # type: ignore[union-attr]
 
 
-def test_locate_many_matches_locate(small: Grid) -> None:
-    lons = [X0 + D, X0 + D, X0 + 0.015, X0 - 1.0, math.nan]
-    lats = [Y0 + D / 2, Y0 + D, Y0 + 0.015, Y0, Y0]
-    assert small.locate_many(lons, lats) == [
-        small.locate(x, y) for x, y in zip(lons, lats, strict=True)
-    ]
-
-
 def test_summaries(small: Grid) -> None:
     towns = small.townships()
     assert [(t.id, t.village_count, t.cell_count, t.area_km2) for t in towns] == [
@@ -217,8 +209,6 @@ def test_real_grid_metadata(real: Grid) -> None:
 def test_real_grid_locates_every_centroid(real: Grid) -> None:
     wrong = [c.id for c in real.cells if real.locate(*c.centroid) is not c]
     assert wrong == []
-    lons, lats = zip(*(c.centroid for c in real.cells), strict=True)
-    assert real.locate_many(lons, lats) == list(real.cells)
 
 
 def test_real_grid_outside_points(real: Grid) -> None:
