@@ -19,7 +19,6 @@ import pytest
 from gridwatch.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.integration
 
 
 def wait_until(check: Callable[[], Any], *, timeout: float, what: str, every: float = 0.2) -> Any:
