@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psycopg
@@ -12,15 +13,26 @@ from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 
-from gridwatch.incidents import IncidentDetected
+from gridwatch.incidents import IncidentCleared, IncidentDetected
 from gridwatch.ports import RecordSink
 from gridwatch.records import DeadLetter, RoutedEvent
 from gridwatch.rejections import explain
 from gridwatch.settings import Settings
 from gridwatch.store.events import EventSeries
-from gridwatch.store.incidents import record_detections
+from gridwatch.store.incidents import record_clearances, record_detections
+from gridwatch.wire import CELL_RECORD, INCIDENT_RECORD
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Batch:
+    """One poll's records, sorted by what becomes of them."""
+
+    found: list[IncidentDetected] = field(default_factory=list)
+    cleared: list[IncidentCleared] = field(default_factory=list)
+    routed: list[RoutedEvent] = field(default_factory=list)
+    rejected: list[DeadLetter] = field(default_factory=list)
 
 
 class QueueWriter:
@@ -38,20 +50,23 @@ class QueueWriter:
         self._stop = threading.Event()
         self.written = 0
 
-    def _parse(
-        self, records: Iterable[ConsumerRecord]
-    ) -> tuple[list[IncidentDetected], list[RoutedEvent], list[DeadLetter]]:
-        found: list[IncidentDetected] = []
-        routed: list[RoutedEvent] = []
-        rejected: list[DeadLetter] = []
+    def _parse(self, records: Iterable[ConsumerRecord]) -> _Batch:
+        batch = _Batch()
         for record in records:
             try:
                 if record.topic == self._incidents_topic:
-                    found.append(IncidentDetected.model_validate_json(record.value))
+                    item = INCIDENT_RECORD.validate_json(record.value)
+                    if isinstance(item, IncidentDetected):
+                        batch.found.append(item)
+                    else:
+                        batch.cleared.append(item)
                 else:
-                    routed.append(RoutedEvent.model_validate_json(record.value))
+                    parsed = CELL_RECORD.validate_json(record.value)
+                    # Reports live on as incident evidence; only device events are a series.
+                    if isinstance(parsed, RoutedEvent):
+                        batch.routed.append(parsed)
             except ValidationError as exc:
-                rejected.append(
+                batch.rejected.append(
                     DeadLetter.of(
                         code=explain(exc).code,
                         reason=f"record at offset {record.offset} of partition "
@@ -62,7 +77,7 @@ class QueueWriter:
                         rejected_by="alerts",
                     )
                 )
-        return found, routed, rejected
+        return batch
 
     def _dead_letter(self, rejected: list[DeadLetter]) -> None:
         failures: list[BaseException] = []
@@ -80,13 +95,14 @@ class QueueWriter:
 
     def handle(self, records: list[ConsumerRecord]) -> None:
         """Store one batch; raises if anything could not be made durable."""
-        found, routed, rejected = self._parse(records)
-        if rejected:
-            self._dead_letter(rejected)
+        batch = self._parse(records)
+        if batch.rejected:
+            self._dead_letter(batch.rejected)
         with self._conn.transaction():
-            record_detections(self._conn, found)
-            self._series.record(self._conn, routed, today=datetime.now(UTC).date())
-        self.written += len(found) + len(routed)
+            record_detections(self._conn, batch.found)
+            record_clearances(self._conn, batch.cleared)
+            self._series.record(self._conn, batch.routed, today=datetime.now(UTC).date())
+        self.written += len(batch.found) + len(batch.cleared) + len(batch.routed)
 
     def run(self) -> None:
         """Poll, store, commit offsets, until `stop()`."""

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from gridwatch.geo.crs import Crs
 from gridwatch.incidents import IncidentCategory, IncidentKind, IncidentStatus
+from gridwatch.photos import REF_PATTERN
 
 
 class _Read(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# What a person may report: every incident category except no_signal, which only the
+# device-health rule raises.
+ReportCategory = Literal[
+    "fire",
+    "smoke",
+    "air_pollution",
+    "crowd",
+    "intrusion",
+    "fall",
+    "fight",
+    "gathering",
+    "quarrel",
+    "other",
+]
 
 
 class Point(_Read):
@@ -59,6 +77,8 @@ class IncidentRead(_Read):
     last_evidence_at: datetime
     evidence_count: int
     location: Point
+    summary: str = Field(description="The detector's latest summary, or the reporter's note.")
+    cleared_at: datetime | None = Field(description="When the condition behind it ended.")
     created_at: datetime
     updated_at: datetime
 
@@ -89,3 +109,43 @@ class Readiness(_Read):
 
     status: Literal["ready", "not_ready"]
     checks: dict[str, DependencyCheck]
+
+
+class LocationIn(BaseModel):
+    """Where something is, in the coordinate system the phone's map uses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90, description="Latitude.")
+    lon: float = Field(ge=-180, le=180, description="Longitude.")
+    crs: Crs = Field("wgs84", description="wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu).")
+
+
+class ReportCreate(BaseModel):
+    """A report a person files; as multipart form fields, location is flat: lat, lon, crs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: ReportCategory = Field(description="What the person reports.")
+    note: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+        Field(description="What the person saw, 1 to 2000 characters."),
+    ]
+    location: LocationIn = Field(description="Where it is.")
+    photo: str | None = Field(
+        None,
+        pattern=REF_PATTERN,
+        description="Reference of a photo stored before (photo:sha256:<hex>); a multipart "
+        "form may carry the photo file itself instead.",
+    )
+
+
+class ReportRead(_Read):
+    """A report accepted onto the event log."""
+
+    report_id: str
+    cell_id: str
+    category: ReportCategory
+    photo: str | None = Field(description="Reference of the stored photo: GET /v1/photos/{ref}.")
+    filed_at: datetime

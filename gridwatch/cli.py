@@ -54,11 +54,13 @@ def run_streams(settings: Settings, _args: argparse.Namespace) -> int:
     """The faust worker running the detectors."""
     import faust
 
+    from gridwatch.grid.model import Grid
     from gridwatch.kafka_admin import ensure_topics
     from streams.app import create_app
 
     ensure_topics(settings.kafka)
-    worker = faust.Worker(create_app(settings), loglevel="INFO", quiet=True)
+    grid = Grid.load(settings.grid.path)
+    worker = faust.Worker(create_app(settings, grid=grid), loglevel="INFO", quiet=True)
     worker.execute_from_commandline()
     return 0
 

@@ -9,7 +9,22 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 IncidentKind = Literal["hazard", "dispute", "maintenance"]
-IncidentCategory = Literal["fire", "smoke"]
+# What was found. Hazards: fire, smoke, air_pollution, crowd (over capacity), intrusion (a
+# watched zone such as a riverbank), fall. Disputes: fight, gathering (a crowd with raised
+# noise), quarrel (reported by people). Maintenance: no_signal. `other` is for reports only.
+IncidentCategory = Literal[
+    "fire",
+    "smoke",
+    "air_pollution",
+    "crowd",
+    "intrusion",
+    "fall",
+    "fight",
+    "gathering",
+    "quarrel",
+    "no_signal",
+    "other",
+]
 IncidentStatus = Literal[
     "new",
     "dispatched",
@@ -64,6 +79,39 @@ class IncidentDetected(BaseModel):
     detector: str = Field(description="Rule and version that decided, e.g. fire/1.")
     opened_at: AwareDatetime = Field(description="Time of the evidence that opened it.")
     evidence: Evidence = Field(description="The event this record attaches.")
+    note: str = Field("", max_length=500, description="The detector's summary of the finding.")
+
+
+class IncidentCleared(BaseModel):
+    """The condition behind an incident stopped (air clean again, device heard again)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["gridwatch.incident-cleared/1"] = Field(
+        "gridwatch.incident-cleared/1", alias="schema", description="Record schema and version."
+    )
+    incident_id: str = Field(description="The incident whose condition ended.")
+    cell_id: str = Field(description="Its cell (the record key).")
+    cleared_at: AwareDatetime = Field(description="Event time at which it was judged over.")
+    note: str = Field("", max_length=500, description="Why, e.g. AQI 80 for 30 min.")
+
+
+class IncidentEnded(BaseModel):
+    """A person closed or cancelled an incident (value on `gridwatch.feedback`, keyed by cell)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["gridwatch.incident-ended/1"] = Field(
+        "gridwatch.incident-ended/1", alias="schema", description="Record schema and version."
+    )
+    incident_id: str = Field(description="The incident.")
+    cell_id: str = Field(description="Its cell (the record key).")
+    category: IncidentCategory = Field(description="Its category.")
+    outcome: Literal["closed", "cancelled"] = Field(description="Handled, or called off.")
+    false_alarm: bool = Field(description="Cancelled because nothing was there.")
+    reason: str = Field(max_length=2000, description="The person's reason.")
+    devices: list[str] = Field(description="Devices whose evidence it had.")
+    ended_at: AwareDatetime = Field(description="When it was closed or cancelled.")
 
 
 def incident_id(cell_id: str, category: str, opening_key: str) -> str:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gridwatch.events import DeviceEvent, SourceKind
+from gridwatch.incidents import IncidentCategory
 
 
 class _Record(BaseModel):
@@ -35,6 +36,34 @@ class RoutedEvent(_Record):
     def dedupe_key(self) -> str:
         """`device/id` of the carried event."""
         return self.event.dedupe_key
+
+
+ReporterRole = Literal["worker", "mediator", "supervisor", "operator", "citizen"]
+
+
+class ReportFiled(_Record):
+    """A person's report of an incident (value on `gridwatch.events`, keyed by cell id)."""
+
+    schema_: Literal["gridwatch.report-filed/1"] = Field(
+        "gridwatch.report-filed/1", alias="schema", description="Record schema and version."
+    )
+    report_id: str = Field(description="Unique id given when the report was accepted.")
+    cell_id: str = Field(description="Grid cell holding the reported location.")
+    category: IncidentCategory = Field(description="What the person reports.")
+    note: str = Field(max_length=2000, description="What the person wrote.")
+    lon: float = Field(description="WGS-84 longitude.")
+    lat: float = Field(description="WGS-84 latitude.")
+    photo: str | None = Field(None, description="Reference of an uploaded photo, if any.")
+    reporter: str = Field(description="Account id of the reporter, or 'anonymous'.")
+    reporter_role: ReporterRole = Field(description="Who filed it.")
+    filed_at: AwareDatetime = Field(description="When the report was accepted.")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def dedupe_key(self) -> str:
+        """`report/<id>`: a re-sent report has the same key."""
+        return f"report/{self.report_id}"
 
 
 RejectCode = Literal[

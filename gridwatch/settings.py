@@ -50,6 +50,11 @@ class KafkaSettings(_Section):
 
     host: str = Field("127.0.0.1", title="Broker host", description="Kafka bootstrap host.")
     port: int = Field(9092, title="Broker port", description="Kafka bootstrap port.")
+    controller_port: int = Field(
+        9093,
+        title="Controller port",
+        description="KRaft controller listener of the project's own broker (deploy/stack).",
+    )
     bootstrap_servers: str | None = Field(
         None,
         title="Bootstrap servers",
@@ -129,8 +134,8 @@ class GridSettings(_Section):
     )
 
 
-class DetectSettings(_Section):
-    """Parameters of the fire and smoke detector."""
+class FireSettings(_Section):
+    """Fire at once; smoke confirmed by persistence or by a second device."""
 
     fire_min_confidence: float = Field(
         0.5, title="Fire confidence", description="Fire detections below this are ignored."
@@ -140,17 +145,148 @@ class DetectSettings(_Section):
     )
     smoke_confirmations: int = Field(
         3,
-        title="Smoke confirmations",
-        description="Smoke detections in one cell, within the window, that open an incident.",
+        title="Smoke persistence",
+        description="Smoke detections by one device, within the window, that confirm smoke.",
+    )
+    smoke_devices: int = Field(
+        2,
+        title="Smoke corroboration",
+        description="Distinct devices in one cell seeing smoke within the window that confirm it.",
     )
     smoke_window_s: int = Field(
         300, title="Smoke window", description="Seconds within which smoke detections count."
     )
+
+
+class AirSettings(_Section):
+    """Air quality: AQI (HJ 633-2012) over a rolling window per station, with hysteresis."""
+
+    window_s: int = Field(
+        3600, title="Averaging window", description="Seconds of readings averaged per station."
+    )
+    min_readings: int = Field(
+        3, title="Minimum readings", description="Readings in the window before AQI is judged."
+    )
+    alert_aqi: int = Field(
+        151, title="Alert level", description="AQI at or above which a station is polluted."
+    )
+    alert_after_s: int = Field(
+        1800, title="Alert after", description="Seconds at or above the alert level to raise."
+    )
+    clear_aqi: int = Field(
+        100, title="Clear level", description="AQI at or below which a station is clean again."
+    )
+    clear_after_s: int = Field(
+        1800, title="Clear after", description="Seconds at or below the clear level to clear."
+    )
+
+
+class CrowdSettings(_Section):
+    """Crowds above a cell's capacity; crowds with raised noise are disputes."""
+
+    default_capacity: int = Field(
+        60, title="Default capacity", description="People a cell's public places hold."
+    )
+    capacities: dict[str, int] = Field(
+        default_factory=dict,
+        title="Capacity per cell",
+        description="Cell id to capacity, for squares, markets and schools that hold more.",
+    )
+    sustain_s: int = Field(
+        120, title="Sustained for", description="Seconds above capacity before it is a hazard."
+    )
+    noise_db: float = Field(
+        80.0, title="Raised noise", description="dB(A) at which a crowd counts as a dispute."
+    )
+    gathering_min_count: int = Field(
+        8, title="Gathering size", description="People in a noisy crowd that make a dispute."
+    )
+    min_confidence: float = Field(
+        0.5, title="Crowd confidence", description="Counts below this confidence are ignored."
+    )
+
+
+class PersonSettings(_Section):
+    """Falls, fights and intrusions: immediate."""
+
+    fall_min_confidence: float = Field(
+        0.6, title="Fall confidence", description="Fall detections below this are ignored."
+    )
+    fight_min_confidence: float = Field(
+        0.6, title="Fight confidence", description="Fight detections below this are ignored."
+    )
+    intrusion_min_confidence: float = Field(
+        0.5, title="Intrusion confidence", description="Intrusions below this are ignored."
+    )
+    watched_zones: list[str] = Field(
+        default_factory=lambda: ["riverbank", "reservoir", "pond", "canal"],
+        title="Watched zones",
+        description="Zone names where a person is in danger (drowning risk).",
+    )
+
+
+class FusionSettings(_Section):
+    """How findings become incidents: grouping in space and time, severity, cool-down."""
+
     group_window_s: int = Field(
-        1800,
+        4 * 3600,
         title="Grouping window",
-        description="Seconds after the last detection during which new detections of the same "
-        "category in the cell attach to the open incident instead of opening another.",
+        description="Seconds after its last evidence during which an incident nobody has "
+        "closed still takes new findings of its category nearby; later ones open a new one.",
+    )
+    group_distance_m: float = Field(
+        1000.0,
+        title="Grouping distance",
+        description="Metres from an open incident within which findings in neighbouring "
+        "cells attach to it.",
+    )
+    evidence_per_severity: int = Field(
+        3,
+        title="Evidence per severity step",
+        description="Further evidence from other devices that raises severity by one step.",
+    )
+    cooldown_s: int = Field(
+        600,
+        title="Cool-down",
+        description="Seconds after an incident closes during which the same category in the "
+        "same cell does not reopen it.",
+    )
+
+
+class DetectSettings(_Section):
+    """Parameters of every detector and of fusion."""
+
+    fire: FireSettings = Field(default_factory=FireSettings, title="Fire", description="Fire.")
+    air: AirSettings = Field(default_factory=AirSettings, title="Air", description="Air.")
+    crowd: CrowdSettings = Field(
+        default_factory=CrowdSettings, title="Crowd", description="Crowds."
+    )
+    person: PersonSettings = Field(
+        default_factory=PersonSettings, title="Person", description="Falls, fights, zones."
+    )
+    fusion: FusionSettings = Field(
+        default_factory=FusionSettings, title="Fusion", description="Grouping."
+    )
+
+
+class StackSettings(_Section):
+    """Knobs of the project's scripts (deploy/stack, deploy/setup); processes ignore them."""
+
+    timeout_s: int | None = Field(
+        None,
+        title="Readiness timeout",
+        description="Seconds deploy/stack waits for each service (default 30/120/60 s for "
+        "Mosquitto/Kafka/PostgreSQL).",
+    )
+    python: Path | None = Field(
+        None,
+        title="Readiness Python",
+        description="Python that runs deploy/stack's Kafka check (default .venv/bin/python).",
+    )
+    python_bin: str | None = Field(
+        None,
+        title="Setup Python",
+        description="Python >= 3.11 that deploy/setup makes the virtualenv with (default python3).",
     )
 
 
@@ -170,6 +306,9 @@ class Settings(BaseSettings):
     grid: GridSettings = Field(default_factory=GridSettings, title="Grid", description="Cells.")
     detect: DetectSettings = Field(
         default_factory=DetectSettings, title="Detection", description="Detector parameters."
+    )
+    stack: StackSettings = Field(
+        default_factory=StackSettings, title="Stack scripts", description="deploy/ scripts."
     )
     run_dir: Path = Field(
         Path(".run"), title="Run folder", description="Where processes keep local state and logs."

@@ -20,14 +20,15 @@ class TopicSpec:
 
 def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
     """Every topic gridwatch writes, sized from the settings."""
+    keep = kafka.incidents_retention_h * _HOUR_MS
     return [
         TopicSpec(kafka.topic("events"), kafka.partitions, kafka.events_retention_h * _HOUR_MS),
-        TopicSpec(
-            kafka.topic("incidents"), kafka.partitions, kafka.incidents_retention_h * _HOUR_MS
-        ),
-        TopicSpec(
-            kafka.topic("notifications"), kafka.partitions, kafka.incidents_retention_h * _HOUR_MS
-        ),
+        TopicSpec(kafka.topic("incidents"), kafka.partitions, keep),
+        # Keyed by county: fusion sees every finding of a county in order.
+        TopicSpec(kafka.topic("findings"), kafka.partitions, keep),
+        # Keyed by cell, like events: people's closings and cancellations, read by the cell stage.
+        TopicSpec(kafka.topic("feedback"), kafka.partitions, keep),
+        TopicSpec(kafka.topic("notifications"), kafka.partitions, keep),
         # One partition: dead letters are rare and read by people in arrival order.
         TopicSpec(kafka.topic("deadletter"), 1, kafka.deadletter_retention_h * _HOUR_MS),
     ]

@@ -9,15 +9,18 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from gridwatch.incidents import IncidentDetected
+from gridwatch.incidents import IncidentCleared, IncidentDetected
 
 _UPSERT_INCIDENT = """
 INSERT INTO incidents (incident_id, cell_id, kind, category, severity, detector,
-                       opened_at, last_evidence_at, lon, lat)
+                       opened_at, last_evidence_at, lon, lat, summary)
 VALUES (%(incident_id)s, %(cell_id)s, %(kind)s, %(category)s, %(severity)s, %(detector)s,
-        %(opened_at)s, %(time)s, %(lon)s, %(lat)s)
+        %(opened_at)s, %(time)s, %(lon)s, %(lat)s, %(note)s)
 ON CONFLICT (incident_id) DO UPDATE SET
     severity = GREATEST(incidents.severity, EXCLUDED.severity),
+    -- The newest evidence's summary wins, whatever order redeliveries come in.
+    summary = CASE WHEN EXCLUDED.last_evidence_at >= incidents.last_evidence_at
+                   THEN EXCLUDED.summary ELSE incidents.summary END,
     opened_at = LEAST(incidents.opened_at, EXCLUDED.opened_at),
     last_evidence_at = GREATEST(incidents.last_evidence_at, EXCLUDED.last_evidence_at),
     updated_at = now()
@@ -56,6 +59,7 @@ def _params(found: IncidentDetected) -> dict[str, Any]:
         "lon": evidence.lon,
         "lat": evidence.lat,
         "snapshot": evidence.snapshot,
+        "note": found.note,
     }
 
 
@@ -69,8 +73,20 @@ def record_detections(conn: psycopg.Connection, found: Sequence[IncidentDetected
         cur.executemany(_ADD_EVIDENCE, params)
 
 
+def record_clearances(conn: psycopg.Connection, cleared: Sequence[IncidentCleared]) -> None:
+    """Mark incidents whose condition ended; the earliest clearing time is kept."""
+    if not cleared:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE incidents SET cleared_at = LEAST(COALESCE(cleared_at, %(at)s), %(at)s),"
+            " summary = %(note)s, updated_at = now() WHERE incident_id = %(id)s",
+            [{"id": c.incident_id, "at": c.cleared_at, "note": c.note} for c in cleared],
+        )
+
+
 _COLUMNS = """incident_id, cell_id, kind, category, severity, status, detector, opened_at,
-    last_evidence_at, evidence_count, lon, lat, created_at, updated_at"""
+    last_evidence_at, evidence_count, lon, lat, summary, cleared_at, created_at, updated_at"""
 
 
 async def list_incidents(

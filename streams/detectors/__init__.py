@@ -1,0 +1,1 @@
+"""Pure detectors: each a `step(state, event, ctx, cfg) -> (state, findings)` over one cell."""

@@ -1,0 +1,171 @@
+"""Fusion: findings become incidents, grouped in space and time, with severity and cool-down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from gridwatch.findings import Finding
+from gridwatch.incidents import (
+    Evidence,
+    IncidentCategory,
+    IncidentCleared,
+    IncidentDetected,
+    IncidentEnded,
+    Severity,
+)
+from gridwatch.settings import FusionSettings
+from streams.fusion import FusionInput, FusionState, IncidentRecord, fuse
+from tests.support import later
+
+CFG = FusionSettings()
+# Two points about 450 m apart (in different cells), and one about 5 km away.
+HERE, NEAR, FAR = (114.3200, 35.9200), (114.3250, 35.9200), (114.3750, 35.9200)
+
+
+def finding(
+    source: str,
+    at: float = 0,
+    *,
+    cell: str = "c1",
+    where: tuple[float, float] = HERE,
+    category: IncidentCategory = "fire",
+    severity: Severity = Severity.HIGH,
+    action: str = "raise",
+) -> Finding:
+    evidence = Evidence(
+        device_id=source,
+        event_id=f"{source}-{at}",
+        type="blue-sky.fire",
+        time=later(at),
+        confidence=0.9,
+        lon=where[0],
+        lat=where[1],
+    )
+    return Finding.model_validate(
+        {
+            "action": action,
+            "detector": "test/1",
+            "kind": "hazard",
+            "category": category,
+            "severity": severity,
+            "cell_id": cell,
+            "time": later(at),
+            "lon": where[0],
+            "lat": where[1],
+            "opening_key": f"{source}/{at}",
+            "source_key": source,
+            "evidence": [evidence] if action == "raise" else [],
+            "note": f"{source} says so",
+        }
+    )
+
+
+def run(
+    items: Iterable[FusionInput], state: FusionState | None = None
+) -> tuple[FusionState, list[IncidentRecord]]:
+    state = state or FusionState()
+    out: list[IncidentRecord] = []
+    for item in items:
+        state, records = fuse(state, item, CFG)
+        out.extend(records)
+    return state, out
+
+
+def detected(records: list[IncidentRecord]) -> list[IncidentDetected]:
+    return [r for r in records if isinstance(r, IncidentDetected)]
+
+
+def test_first_finding_opens_an_incident_in_its_cell() -> None:
+    _, out = run([finding("cam-1")])
+    [record] = detected(out)
+    assert record.cell_id == "c1"
+    assert record.incident_id.startswith("c1-fire-")
+    assert record.severity == Severity.HIGH
+    assert record.note == "cam-1 says so"
+
+
+def test_findings_nearby_join_the_open_incident_even_from_another_cell() -> None:
+    _, out = run([finding("cam-1"), finding("cam-2", 60, cell="c2", where=NEAR)])
+    ids = {r.incident_id for r in detected(out)}
+    assert len(ids) == 1
+    assert {r.cell_id for r in detected(out)} == {"c1"}
+
+
+def test_findings_far_away_or_of_another_category_open_their_own() -> None:
+    _, out = run(
+        [
+            finding("cam-1"),
+            finding("cam-2", 60, cell="c3", where=FAR),
+            finding("cam-3", 90, category="smoke"),
+        ]
+    )
+    assert len({r.incident_id for r in detected(out)}) == 3
+
+
+def test_severity_rises_with_evidence_from_more_sources() -> None:
+    sources = [finding(f"cam-{i}", i * 10, severity=Severity.MEDIUM) for i in range(7)]
+    _, out = run(sources)
+    assert [r.severity for r in detected(out)] == [2, 2, 2, 3, 3, 3, 4]
+
+
+def test_the_same_source_again_does_not_raise_severity() -> None:
+    _, out = run([finding("cam-1", i * 10, severity=Severity.MEDIUM) for i in range(6)])
+    assert {r.severity for r in detected(out)} == {Severity.MEDIUM}
+
+
+def test_an_incident_nobody_closed_stops_grouping_after_the_window() -> None:
+    late = CFG.group_window_s + 1
+    _, out = run([finding("cam-1"), finding("cam-1", late)])
+    assert len({r.incident_id for r in detected(out)}) == 2
+
+
+def test_closing_starts_a_cool_down_that_suppresses_reopening() -> None:
+    state, out = run([finding("cam-1")])
+    ended = IncidentEnded(
+        incident_id=detected(out)[0].incident_id,
+        cell_id="c1",
+        category="fire",
+        outcome="closed",
+        false_alarm=False,
+        reason="put out",
+        devices=["cam-1"],
+        ended_at=later(100),
+    )
+    state, out = run([ended, finding("cam-1", 200)], state)
+    assert out == []
+    _, out = run([finding("cam-1", 100 + CFG.cooldown_s + 1)], state)
+    assert len(detected(out)) == 1
+
+
+def test_a_clear_from_every_raising_source_clears_the_incident() -> None:
+    raise_a = finding("st-1", category="air_pollution")
+    raise_b = finding("st-2", 30, cell="c2", where=NEAR, category="air_pollution")
+    state, out = run([raise_a, raise_b])
+    incident = detected(out)[0].incident_id
+    state, out = run([finding("st-1", 60, category="air_pollution", action="clear")], state)
+    assert out == []
+    state, out = run([finding("st-2", 90, category="air_pollution", action="clear")], state)
+    assert out == [
+        IncidentCleared(
+            incident_id=incident, cell_id="c1", cleared_at=later(90), note="st-2 says so"
+        )
+    ]
+    assert state.groups == []
+    assert "air_pollution@c1" in state.cooldowns
+
+
+def test_a_clear_without_an_open_incident_does_nothing() -> None:
+    state, out = run([finding("st-9", category="air_pollution", action="clear")])
+    assert (state, out) == (FusionState(), [])
+
+
+def test_replaying_the_same_findings_gives_the_same_records() -> None:
+    items = [finding("cam-1"), finding("cam-2", 60, cell="c2", where=NEAR), finding("cam-3", 90)]
+    assert run(items)[1] == run(items)[1]
+
+
+def test_state_round_trips_through_json_and_prunes_by_time() -> None:
+    state, _ = run([finding("cam-1")])
+    assert FusionState.model_validate(state.model_dump(mode="json")) == state
+    later_state, _ = run([finding("x", CFG.group_window_s * 2, cell="c9", where=FAR)], state)
+    assert [g.cell_id for g in later_state.groups] == ["c9"]
+    assert later_state.groups[0].opened_at == later(CFG.group_window_s * 2)
