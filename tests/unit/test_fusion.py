@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 from gridwatch.findings import Finding
 from gridwatch.incidents import (
     Evidence,
