@@ -9,12 +9,20 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from api.errors import install_error_handlers
-from api.routes import cells, health, incidents
+from api.routes import cells, health, incidents, reports
+from api.routes import photos as photo_routes
 from gridwatch.grid.model import Grid
+from gridwatch.ports import PhotoStore, RecordSink
 from gridwatch.settings import Settings
 
 
-def create_app(settings: Settings, *, grid: Grid | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    grid: Grid | None = None,
+    sink: RecordSink | None = None,
+    photos: PhotoStore | None = None,
+) -> FastAPI:
     """Build the API; the pool opens and the grid loads when the app starts."""
 
     @asynccontextmanager
@@ -39,7 +47,11 @@ def create_app(settings: Settings, *, grid: Grid | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # The event log reports go to and the photo store belong to the caller, who closes them;
+    # without them, filing reports and reading photos answer 503.
+    app.state.sink = sink
+    app.state.photos = photos
     install_error_handlers(app)
-    for module in (health, cells, incidents):
+    for module in (health, cells, incidents, reports, photo_routes):
         app.include_router(module.router)
     return app

@@ -92,8 +92,18 @@ def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from gridwatch.kafka_admin import ensure_topics
+    from gridwatch.photos import FilesystemPhotoStore
+    from ingest.kafka_sink import KafkaSink
 
-    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port)
+    ensure_topics(settings.kafka)
+    sink = KafkaSink(settings.kafka, client_id="gridwatch-api")
+    photos = FilesystemPhotoStore(settings.run_dir / "photos")
+    try:
+        app = create_app(settings, sink=sink, photos=photos)
+        uvicorn.run(app, host=settings.api.host, port=settings.api.port)
+    finally:
+        sink.close()
     return 0
 
 

@@ -19,3 +19,13 @@ class RecordSink(Protocol):
 
     def close(self) -> None:
         """Flush and release the connection."""
+
+
+class PhotoStore(Protocol):
+    """Keeps photos people attach to reports, under references that name their content."""
+
+    def put(self, data: bytes, content_type: str) -> str:
+        """Store a photo durably and return its reference; the same bytes give the same one."""
+
+    def get(self, ref: str) -> tuple[bytes, str] | None:
+        """The photo's bytes and content type, or None for an unknown reference."""

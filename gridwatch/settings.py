@@ -159,7 +159,7 @@ class FireSettings(_Section):
 
 
 class AirSettings(_Section):
-    """Air quality: AQI (HJ 633-2012) over a rolling window per station, with hysteresis."""
+    """Air quality: AQI (HJ 633, edition in force at the reading) per station, with hysteresis."""
 
     window_s: int = Field(
         3600, title="Averaging window", description="Seconds of readings averaged per station."
@@ -194,6 +194,12 @@ class CrowdSettings(_Section):
     )
     sustain_s: int = Field(
         120, title="Sustained for", description="Seconds above capacity before it is a hazard."
+    )
+    max_gap_s: int = Field(
+        300,
+        title="Longest gap",
+        description="Seconds of silence from a camera after which its sustained stretches "
+        "start again rather than continue.",
     )
     noise_db: float = Field(
         80.0, title="Raised noise", description="dB(A) at which a crowd counts as a dispute."
@@ -253,6 +259,50 @@ class FusionSettings(_Section):
     )
 
 
+class HealthSettings(_Section):
+    """No-signal: a device silent for longer than it should be."""
+
+    sharp_eyes_interval_s: int = Field(
+        120,
+        title="Sharp Eyes interval",
+        description="Seconds between a Sharp Eyes camera's heartbeats or events, at most.",
+    )
+    blue_sky_interval_s: int = Field(
+        600,
+        title="Blue Sky interval",
+        description="Seconds between a Blue Sky camera's or station's messages, at most.",
+    )
+    missed_intervals: float = Field(
+        3.0,
+        title="Missed intervals",
+        description="Intervals a device may miss before it counts as silent.",
+    )
+    seen_every_s: int = Field(
+        60,
+        title="Liveness report",
+        description="Seconds between the cell stage's reports that a device is sending.",
+    )
+    tick_s: int = Field(30, title="Tick", description="Seconds between checks for silent devices.")
+
+
+class FeedbackSettings(_Section):
+    """The false-alarm loop: devices behind cancelled incidents need more confirmation."""
+
+    extra_per_false_alarm: int = Field(
+        1,
+        title="Extra per false alarm",
+        description="Confirmations added to a device's detections per false alarm.",
+    )
+    max_extra: int = Field(
+        3, title="Most extra", description="Cap on the extra confirmations of one device."
+    )
+    penalty_s: int = Field(
+        7 * 24 * 3600,
+        title="Adjustment lasts",
+        description="Seconds an adjustment lasts after the latest false alarm.",
+    )
+
+
 class DetectSettings(_Section):
     """Parameters of every detector and of fusion."""
 
@@ -266,6 +316,12 @@ class DetectSettings(_Section):
     )
     fusion: FusionSettings = Field(
         default_factory=FusionSettings, title="Fusion", description="Grouping."
+    )
+    health: HealthSettings = Field(
+        default_factory=HealthSettings, title="Health", description="No-signal."
+    )
+    feedback: FeedbackSettings = Field(
+        default_factory=FeedbackSettings, title="Feedback", description="False alarms."
     )
 
 

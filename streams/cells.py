@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from gridwatch.findings import Finding
 from gridwatch.records import ReportFiled, RoutedEvent
 from gridwatch.settings import DetectSettings
-from streams.detectors import fire
+from streams.detectors import air, crowd, fire, person, report
 from streams.detectors.context import CellContext
 
 # Keys of records already handled are kept this long (by event time) so a re-delivery, even
@@ -36,6 +36,10 @@ class DetectorSpec:
 
 DETECTORS: tuple[DetectorSpec, ...] = (
     DetectorSpec("fire", fire.TYPES, fire.FireState, fire.step, lambda d: d.fire),
+    DetectorSpec("crowd", crowd.TYPES, crowd.CrowdState, crowd.step, lambda d: d.crowd),
+    DetectorSpec("person", person.TYPES, person.PersonState, person.step, lambda d: d.person),
+    DetectorSpec("air", air.TYPES, air.AirState, air.step, lambda d: d.air),
+    DetectorSpec("report", report.TYPES, report.ReportState, report.step, lambda d: d),
 )
 _BY_TYPE: dict[str, DetectorSpec] = {t: spec for spec in DETECTORS for t in spec.types}
 

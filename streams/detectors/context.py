@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gridwatch.incidents import Evidence
+from gridwatch.findings import Finding, FindingAction
+from gridwatch.incidents import Evidence, IncidentCategory, IncidentKind, Severity
 from gridwatch.records import RoutedEvent
+
+# A penalised device is never silenced outright: a detection this sure still counts.
+MAX_CONFIDENCE_BAR = 0.95
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,11 @@ class CellContext:
         """Detections a device needs before its finding is raised."""
         return base + self.extra_confirmations.get(device_id, 0)
 
+    def min_confidence(self, device_id: str, base: float) -> float:
+        """Confidence a device's single detection needs: rules that judge one detection alone
+        cannot wait for more, so a penalised device must be surer instead (+0.1 a step)."""
+        return min(MAX_CONFIDENCE_BAR, base + 0.1 * self.extra_confirmations.get(device_id, 0))
+
 
 def evidence_of(routed: RoutedEvent) -> Evidence:
     """The evidence record of one routed event."""
@@ -37,4 +46,35 @@ def evidence_of(routed: RoutedEvent) -> Evidence:
         lon=routed.lon,
         lat=routed.lat,
         snapshot=event.data.snapshot,
+    )
+
+
+def finding(
+    routed: RoutedEvent,
+    *,
+    detector: str,
+    kind: IncidentKind,
+    category: IncidentCategory,
+    severity: Severity,
+    note: str,
+    action: FindingAction = "raise",
+    evidence: list[Evidence] | None = None,
+) -> Finding:
+    """A finding about the camera of `routed`; a raise carries the event itself unless told."""
+    if evidence is None:
+        evidence = [evidence_of(routed)] if action == "raise" else []
+    return Finding(
+        action=action,
+        detector=detector,
+        kind=kind,
+        category=category,
+        severity=severity,
+        cell_id=routed.cell_id,
+        time=routed.event.time,
+        lon=routed.lon,
+        lat=routed.lat,
+        opening_key=routed.dedupe_key,
+        source_key=routed.device_id,
+        evidence=evidence,
+        note=note,
     )

@@ -11,7 +11,7 @@ from gridwatch.findings import Finding
 from gridwatch.incidents import Evidence, Severity
 from gridwatch.records import RoutedEvent
 from gridwatch.settings import FireSettings
-from streams.detectors.context import CellContext, evidence_of
+from streams.detectors.context import CellContext, evidence_of, finding
 
 DETECTOR = "fire/1"
 TYPES = frozenset({"blue-sky.fire", "blue-sky.smoke"})
@@ -26,26 +26,21 @@ class FireState(BaseModel):
     confirmed_until: AwareDatetime | None = None
 
 
-def _finding(
+def _raise(
     routed: RoutedEvent,
     category: Literal["fire", "smoke"],
     severity: Severity,
     evidence: list[Evidence],
     note: str,
 ) -> Finding:
-    return Finding(
+    return finding(
+        routed,
         detector=DETECTOR,
         kind="hazard",
         category=category,
         severity=severity,
-        cell_id=routed.cell_id,
-        time=routed.event.time,
-        lon=routed.lon,
-        lat=routed.lat,
-        opening_key=routed.dedupe_key,
-        source_key=routed.device_id,
-        evidence=evidence,
         note=note,
+        evidence=evidence,
     )
 
 
@@ -64,7 +59,7 @@ def step(
         if evidence.confidence < cfg.fire_min_confidence:
             return state, []
         note = f"fire seen by {routed.device_id} ({evidence.confidence:.0%})"
-        return state, [_finding(routed, "fire", Severity.CRITICAL, [evidence], note)]
+        return state, [_raise(routed, "fire", Severity.CRITICAL, [evidence], note)]
 
     if evidence.confidence < cfg.smoke_min_confidence:
         return state, []
@@ -73,7 +68,7 @@ def step(
         # Confirmed smoke is still being seen: each sighting is evidence at once.
         updated = state.model_copy(update={"confirmed_until": event.time + window})
         note = f"smoke still seen by {routed.device_id}"
-        return updated, [_finding(routed, "smoke", Severity.HIGH, [evidence], note)]
+        return updated, [_raise(routed, "smoke", Severity.HIGH, [evidence], note)]
 
     pending = sorted(
         [e for e in state.pending if e.time >= event.time - window] + [evidence],
@@ -92,4 +87,4 @@ def step(
         note = f"smoke seen {len(own)} times by {routed.device_id}"
         support = own
     confirmed = FireState(pending=[], confirmed_until=event.time + window)
-    return confirmed, [_finding(routed, "smoke", Severity.HIGH, support, note)]
+    return confirmed, [_raise(routed, "smoke", Severity.HIGH, support, note)]

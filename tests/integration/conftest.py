@@ -15,7 +15,10 @@ from typing import IO, Any
 
 import psycopg
 import pytest
+from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
 
+from gridwatch.grid.model import Grid
 from gridwatch.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,3 +171,35 @@ def mosquitto_pub(settings: Settings, topic: str, message: bytes) -> None:
     subprocess.run(
         mosquitto_pub_command(settings, topic, "-s"), input=message, check=True, timeout=30
     )
+
+
+@pytest.fixture(scope="session")
+def grid(settings: Settings) -> Grid:
+    """The grid the processes under test load."""
+    return Grid.load(settings.grid.path)
+
+
+def read_topic(
+    settings: Settings,
+    name: str,
+    wanted: Callable[[ConsumerRecord], bool],
+    *,
+    count: int = 1,
+    timeout: float = 90.0,
+) -> list[ConsumerRecord]:
+    """Records of one of our topics (by short name) that `wanted` picks, until `count` came."""
+    consumer = KafkaConsumer(
+        settings.kafka.topic(name),
+        bootstrap_servers=settings.kafka.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
+    found: list[ConsumerRecord] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < count and time.monotonic() < deadline:
+            found.extend(record for record in consumer if wanted(record))
+    finally:
+        consumer.close()
+    return found

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def grid(settings: Settings) -> Grid:
-    return Grid.load(settings.grid.path)
-
-
-@pytest.fixture(scope="module")
 def client(settings: Settings, grid: Grid) -> Iterator[TestClient]:
     with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
         migrate(conn)

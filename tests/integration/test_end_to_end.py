@@ -13,21 +13,21 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from kafka import KafkaConsumer
 
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.records import DeadLetter
 from gridwatch.settings import Settings
-from tests.integration.conftest import Proc, mosquitto_pub, mosquitto_pub_command, wait_until
+from tests.integration.conftest import (
+    Proc,
+    mosquitto_pub,
+    mosquitto_pub_command,
+    read_topic,
+    wait_until,
+)
 from tests.support import event, payload
 
 pytestmark = pytest.mark.integration
 PIPELINE_TIMEOUT = 90.0
-
-
-@pytest.fixture(scope="module")
-def grid(settings: Settings) -> Grid:
-    return Grid.load(settings.grid.path)
 
 
 @pytest.fixture(scope="module")
@@ -137,24 +137,13 @@ def test_an_event_published_three_times_gives_one_incident(
 
 
 def read_dead_letters(settings: Settings, devices: set[str], want: int) -> list[DeadLetter]:
-    consumer = KafkaConsumer(
-        settings.kafka.topic("deadletter"),
-        bootstrap_servers=settings.kafka.bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
-    )
-    letters: list[DeadLetter] = []
-    deadline = time.monotonic() + PIPELINE_TIMEOUT
-    try:
-        while len(letters) < want and time.monotonic() < deadline:
-            for record in consumer:
-                letter = DeadLetter.model_validate_json(record.value)
-                if any(d in letter.topic for d in devices):
-                    letters.append(letter)
-    finally:
-        consumer.close()
-    return letters
+    letters = [
+        DeadLetter.model_validate_json(r.value)
+        for r in read_topic(
+            settings, "deadletter", lambda r: any(d.encode() in r.key for d in devices), count=want
+        )
+    ]
+    return [x for x in letters if any(d in x.topic for d in devices)]
 
 
 def test_bad_messages_are_dead_lettered_with_a_specific_reason(

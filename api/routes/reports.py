@@ -1,0 +1,222 @@
+"""Reports filed by people: validated, placed in their grid cell, put on the event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.types import Message
+
+from api.deps import GridDep, PhotosDep, ReporterDep, SettingsDep, SinkDep
+from api.errors import ApiError
+from api.publish import AckTimeoutError, send_durably
+from api.schemas import ReportCreate, ReportRead
+from gridwatch.geo.crs import to_wgs84
+from gridwatch.photos import sniff_image
+from gridwatch.ports import PhotoStore
+from gridwatch.records import ReportFiled
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+# Room for the text fields and the multipart framing; a JSON report (2000 characters of note
+# at most) stays far below it.
+FIELDS_MAX_BYTES = 64 * 1024
+# A person waits with the phone in hand: past this the API stops waiting for Kafka's ack.
+ACK_TIMEOUT_S = 15.0
+_PHOTO_DOC = f"JPEG, PNG or WebP, at most {MAX_PHOTO_BYTES >> 20} MiB; or a stored photo's ref."
+# Form field names that make up `location` in the JSON form.
+_LOCATION_FIELDS = ("lat", "lon", "crs")
+# A form with a file input is multipart; a plain HTML form without one is urlencoded.
+# Beyond the six fields, a few unknown ones get a 422 naming them; a flood, a 400.
+_MAX_FORM_FIELDS = 16
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _capped(request: Request, limit: int) -> Request:
+    """The request with a body that answers 413 past `limit` bytes, declared or not."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise _too_large(limit)
+        return message
+
+    return Request(request.scope, receive)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "report_too_large", f"a report is at most {limit} bytes with its photo")
+
+
+def _validated(doc: str | bytes | dict[str, Any], *, form: bool) -> ReportCreate:
+    """The report, or 422 naming each bad field as the client sent it."""
+    try:
+        if isinstance(doc, dict):
+            return ReportCreate.model_validate(doc)
+        return ReportCreate.model_validate_json(doc)
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors():
+            loc = error["loc"]
+            # A form sends location flat (lat, lon, crs): name the field it really sent.
+            if form and loc[:1] == ("location",) and len(loc) > 1:
+                loc = loc[1:]
+            errors.append({**error, "loc": ("body", *loc)})
+        raise RequestValidationError(errors) from None
+
+
+async def _read_form(request: Request) -> tuple[ReportCreate, bytes | None]:
+    capped = _capped(request, MAX_PHOTO_BYTES + FIELDS_MAX_BYTES)
+    async with capped.form(max_files=1, max_fields=_MAX_FORM_FIELDS) as form:
+        doc: dict[str, Any] = {}
+        location: dict[str, Any] = {}
+        upload: UploadFile | None = None
+        for name, value in form.multi_items():
+            if name == "photo" and isinstance(value, UploadFile):
+                upload = value
+            else:
+                (location if name in _LOCATION_FIELDS else doc)[name] = value
+        report = _validated({**doc, "location": location}, form=True)
+        # A browser form with no file chosen still sends an empty, unnamed file part.
+        if upload is None or (not upload.filename and not upload.size):
+            return report, None
+        if report.photo is not None:
+            raise ApiError(422, "two_photos", "photo: send a file or a reference, not both")
+        data = await upload.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES:
+        raise ApiError(413, "photo_too_large", f"photo: at most {MAX_PHOTO_BYTES} bytes")
+    return report, data
+
+
+async def _read_report(request: Request) -> tuple[ReportCreate, bytes | None]:
+    """The report and the bytes of its photo file, from JSON or a form."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json":
+        return _validated(await _capped(request, FIELDS_MAX_BYTES).body(), form=False), None
+    if media in _FORM_TYPES:
+        return await _read_form(request)
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"send application/json or a form ({', '.join(_FORM_TYPES)}), not {media or 'nothing'}",
+    )
+
+
+async def _photo_ref(report: ReportCreate, data: bytes | None, photos: PhotoStore) -> str | None:
+    """Store an uploaded photo, or check that a referenced one exists."""
+    if data is not None:
+        content_type = sniff_image(data)
+        if content_type is None:
+            raise ApiError(415, "unsupported_photo", "photo: not a JPEG, PNG or WebP image")
+        return await asyncio.to_thread(photos.put, data, content_type)
+    if report.photo is not None and await asyncio.to_thread(photos.get, report.photo) is None:
+        raise ApiError(422, "unknown_photo", f"photo: no photo has reference {report.photo!r}")
+    return report.photo
+
+
+def _request_body() -> dict[str, Any]:
+    """The OpenAPI request body: the JSON model, and the same fields flat as a form."""
+    raw = ReportCreate.model_json_schema()
+    schema = _inline(raw, raw.pop("$defs", {}))
+    fields = dict(schema["properties"])
+    location = fields.pop("location")
+    photo = {"type": "string", "format": "binary", "description": _PHOTO_DOC}
+    form = {
+        "type": "object",
+        "required": ["category", "note", "lat", "lon"],
+        "properties": {**fields, **location["properties"], "photo": photo},
+    }
+    content = {"application/json": {"schema": schema}} | {t: {"schema": form} for t in _FORM_TYPES}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """`node` with each `$ref` replaced by the schema it names (the body is not a component)."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {key: _inline(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(value, defs) for value in node]
+    return node
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ReportRead,
+    summary="File a report (JSON, or a multipart form with a photo)",
+    openapi_extra=_request_body(),
+)
+async def file_report(
+    request: Request,
+    response: Response,
+    grid: GridDep,
+    sink: SinkDep,
+    photos: PhotosDep,
+    reporter: ReporterDep,
+    settings: SettingsDep,
+) -> ReportRead:
+    """Place the report in its cell and answer once Kafka has it; it becomes an incident."""
+    report, data = await _read_report(request)
+    where = report.location
+    lon, lat = to_wgs84(where.lon, where.lat, where.crs)
+    cell = grid.locate(lon, lat)
+    if cell is None:
+        msg = f"location: no grid cell holds lat={where.lat}, lon={where.lon} ({where.crs})"
+        raise ApiError(422, "outside_grid", msg)
+    record = ReportFiled(
+        report_id=uuid.uuid4().hex,
+        cell_id=cell.id,
+        category=report.category,
+        note=report.note,
+        lon=lon,
+        lat=lat,
+        photo=await _photo_ref(report, data, photos),
+        reporter=reporter.account,
+        reporter_role=reporter.role,
+        filed_at=datetime.now(UTC),
+    )
+    value = record.model_dump_json(by_alias=True).encode()
+    topic = settings.kafka.topic("events")
+    try:
+        await send_durably(sink, topic, cell.id.encode(), value, timeout_s=ACK_TIMEOUT_S)
+    except AckTimeoutError:
+        log.warning("report %s cell_id=%s: no ack in time", record.report_id, cell.id)
+        raise ApiError(
+            503,
+            "event_log_timeout",
+            f"the event log did not confirm the report within {ACK_TIMEOUT_S:.0f} s; "
+            "it may still arrive, try again later",
+        ) from None
+    except Exception as exc:
+        log.warning("report %s cell_id=%s: not filed: %r", record.report_id, cell.id, exc)
+        raise ApiError(
+            503,
+            "event_log_unavailable",
+            f"the event log did not take the report ({type(exc).__name__}: {exc}); try again later",
+        ) from None
+    log.info("report %s filed, cell_id=%s, %s", record.report_id, cell.id, record.category)
+    response.headers["Location"] = f"{router.prefix}/{record.report_id}"
+    return ReportRead(
+        report_id=record.report_id,
+        cell_id=record.cell_id,
+        category=report.category,
+        photo=record.photo,
+        filed_at=record.filed_at,
+    )
