@@ -29,6 +29,8 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
         # Keyed by cell, like events: people's closings and cancellations, read by the cell stage.
         TopicSpec(kafka.topic("feedback"), kafka.partitions, keep),
         TopicSpec(kafka.topic("notifications"), kafka.partitions, keep),
+        # Keyed by device: false-alarm adjustments, read by the store for operators to see.
+        TopicSpec(kafka.topic("adjustments"), kafka.partitions, keep),
         # One partition: dead letters are rare and read by people in arrival order.
         TopicSpec(kafka.topic("deadletter"), 1, kafka.deadletter_retention_h * _HOUR_MS),
     ]
