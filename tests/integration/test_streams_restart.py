@@ -81,12 +81,15 @@ def spread_cells(grid: Grid, count: int, apart_m: float = 2000.0) -> list[Cell]:
 
 
 def incidents(settings: Settings, prefix: str) -> dict[str, tuple[str, int]]:
-    """Incidents whose evidence came from devices named `prefix*`: id → (category, evidence)."""
+    """Incidents with evidence from devices named `prefix*`: id → (category, that evidence).
+
+    Only this test's evidence is counted: other tests' fires nearby may share an incident.
+    """
     with psycopg.connect(settings.postgres.conninfo()) as conn:
         rows = conn.execute(
-            "SELECT i.incident_id, i.category, i.evidence_count FROM incidents i"
-            " WHERE EXISTS (SELECT 1 FROM incident_evidence e"
-            "  WHERE e.incident_id = i.incident_id AND e.device_id LIKE %s)",
+            "SELECT i.incident_id, i.category, count(*) FROM incidents i"
+            " JOIN incident_evidence e ON e.incident_id = i.incident_id"
+            " WHERE e.device_id LIKE %s GROUP BY i.incident_id, i.category",
             (prefix + "%",),
         ).fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}

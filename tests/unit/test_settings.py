@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from gridwatch.settings import Settings
 REPO = Path(__file__).parents[2]
 
 
-def test_defaults_are_the_conventional_loopback_ports() -> None:
+def test_defaults_are_the_conventional_loopback_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("GRIDWATCH_")]:
+        monkeypatch.delenv(name)
     s = Settings()
     assert (s.mqtt.port, s.kafka.port, s.api.port) == (1883, 9092, 8000)
     assert s.kafka.bootstrap == "127.0.0.1:9092"
