@@ -13,14 +13,16 @@ from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 
-from gridwatch.incidents import IncidentCleared, IncidentDetected
+from gridwatch.devices import DeviceAdjusted
+from gridwatch.incidents import IncidentCleared, IncidentDetected, IncidentEnded
 from gridwatch.ports import RecordSink
 from gridwatch.records import DeadLetter, RoutedEvent
 from gridwatch.rejections import explain
 from gridwatch.settings import Settings
+from gridwatch.store.devices import record_adjustments, record_endings
 from gridwatch.store.events import EventSeries
 from gridwatch.store.incidents import record_clearances, record_detections
-from gridwatch.wire import CELL_RECORD, INCIDENT_RECORD
+from gridwatch.wire import CELL_RECORD, FEEDBACK_RECORD, INCIDENT_RECORD
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +34,20 @@ class _Batch:
     found: list[IncidentDetected] = field(default_factory=list)
     cleared: list[IncidentCleared] = field(default_factory=list)
     routed: list[RoutedEvent] = field(default_factory=list)
+    adjusted: list[DeviceAdjusted] = field(default_factory=list)
+    ended: list[IncidentEnded] = field(default_factory=list)
     rejected: list[DeadLetter] = field(default_factory=list)
 
 
 class QueueWriter:
-    """Consumes `incidents` and `events`, writes each poll in one transaction, then commits."""
+    """Consumes incidents, events, adjustments and feedback; one transaction per poll."""
 
     def __init__(self, settings: Settings, *, conn: psycopg.Connection, sink: RecordSink) -> None:
         kafka = settings.kafka
         self._incidents_topic = kafka.topic("incidents")
         self._events_topic = kafka.topic("events")
+        self._adjustments_topic = kafka.topic("adjustments")
+        self._feedback_topic = kafka.topic("feedback")
         self._deadletter_topic = kafka.topic("deadletter")
         self._kafka = kafka
         self._conn = conn
@@ -50,21 +56,31 @@ class QueueWriter:
         self._stop = threading.Event()
         self.written = 0
 
+    def _sort(self, record: ConsumerRecord, batch: _Batch) -> None:
+        """Parse one record into its place in the batch; raises ValidationError."""
+        if record.topic == self._incidents_topic:
+            item = INCIDENT_RECORD.validate_json(record.value)
+            if isinstance(item, IncidentDetected):
+                batch.found.append(item)
+            else:
+                batch.cleared.append(item)
+        elif record.topic == self._adjustments_topic:
+            batch.adjusted.append(DeviceAdjusted.model_validate_json(record.value))
+        elif record.topic == self._feedback_topic:
+            said = FEEDBACK_RECORD.validate_json(record.value)
+            if isinstance(said, IncidentEnded):
+                batch.ended.append(said)
+        else:
+            parsed = CELL_RECORD.validate_json(record.value)
+            # Reports live on as incident evidence; only device events are a series.
+            if isinstance(parsed, RoutedEvent):
+                batch.routed.append(parsed)
+
     def _parse(self, records: Iterable[ConsumerRecord]) -> _Batch:
         batch = _Batch()
         for record in records:
             try:
-                if record.topic == self._incidents_topic:
-                    item = INCIDENT_RECORD.validate_json(record.value)
-                    if isinstance(item, IncidentDetected):
-                        batch.found.append(item)
-                    else:
-                        batch.cleared.append(item)
-                else:
-                    parsed = CELL_RECORD.validate_json(record.value)
-                    # Reports live on as incident evidence; only device events are a series.
-                    if isinstance(parsed, RoutedEvent):
-                        batch.routed.append(parsed)
+                self._sort(record, batch)
             except ValidationError as exc:
                 batch.rejected.append(
                     DeadLetter.of(
@@ -102,13 +118,18 @@ class QueueWriter:
             record_detections(self._conn, batch.found)
             record_clearances(self._conn, batch.cleared)
             self._series.record(self._conn, batch.routed, today=datetime.now(UTC).date())
+            record_adjustments(self._conn, batch.adjusted)
+            record_endings(self._conn, batch.ended)
         self.written += len(batch.found) + len(batch.cleared) + len(batch.routed)
+        self.written += len(batch.adjusted) + len(batch.ended)
 
     def run(self) -> None:
         """Poll, store, commit offsets, until `stop()`."""
         consumer = KafkaConsumer(
             self._incidents_topic,
             self._events_topic,
+            self._adjustments_topic,
+            self._feedback_topic,
             bootstrap_servers=self._kafka.bootstrap,
             group_id=f"{self._kafka.topic_prefix}-alerts",
             client_id="gridwatch-alerts",

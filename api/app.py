@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from api.errors import install_error_handlers
-from api.routes import cells, health, incidents, reports
+from api.routes import cells, devices, health, incidents, reports
 from api.routes import photos as photo_routes
 from gridwatch.grid.model import Grid
 from gridwatch.ports import PhotoStore, RecordSink
@@ -52,6 +52,6 @@ def create_app(
     app.state.sink = sink
     app.state.photos = photos
     install_error_handlers(app)
-    for module in (health, cells, incidents, reports, photo_routes):
+    for module in (health, cells, incidents, reports, devices, photo_routes):
         app.include_router(module.router)
     return app

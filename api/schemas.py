@@ -149,3 +149,42 @@ class ReportRead(_Read):
     category: ReportCategory
     photo: str | None = Field(description="Reference of the stored photo: GET /v1/photos/{ref}.")
     filed_at: datetime
+
+
+class AdjustmentRead(_Read):
+    """A device's latest false-alarm adjustment, in force or lifted."""
+
+    device_id: str
+    cell_id: str = Field(description="Cell whose detectors apply it.")
+    extra_confirmations: int = Field(description="Confirmations needed beyond the usual.")
+    until: datetime | None = Field(description="When it lapses; null once lifted.")
+    false_alarms: int = Field(description="False alarms the cell stage has counted.")
+    reason: str = Field(description="The cancelled incident, or who lifted it and how.")
+    at: datetime = Field(description="When it was decided.")
+    active: bool = Field(description="In force now: extra confirmations, not yet lapsed.")
+
+
+class AdjustmentPage(_Read):
+    """Adjustments, most recent first."""
+
+    items: list[AdjustmentRead]
+    count: int
+
+
+class DeviceStats(_Read):
+    """How often a device's detections turned out to be false alarms."""
+
+    since: datetime | None = Field(description="Start of the period; null for all time.")
+    incidents: int = Field(description="Distinct incidents it gave evidence to.")
+    false_alarms: int = Field(description="Of those, cancelled as a false alarm naming it.")
+    false_alarm_rate: float | None = Field(
+        description="false_alarms / incidents; null when it took part in none."
+    )
+
+
+class DeviceRead(_Read):
+    """A device's feedback: its adjustment and its false-alarm rate."""
+
+    device_id: str
+    adjustment: AdjustmentRead | None = Field(description="Null if it never had one.")
+    stats: DeviceStats

@@ -45,7 +45,7 @@ def run_bridge(settings: Settings, _args: argparse.Namespace) -> int:
         "bridge %s: %d grid cells, subscribing %s",
         settings.mqtt.client_id,
         len(grid),
-        bridge.subscription,
+        ", ".join(bridge.subscriptions),
     )
     return bridge.run()
 

@@ -78,6 +78,7 @@ RejectCode = Literal[
     "no_location",
     "outside_grid",
     "too_large",
+    "bad_status",
 ]
 
 

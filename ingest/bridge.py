@@ -14,17 +14,19 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from gridwatch.devices import DeviceStatus
 from gridwatch.grid.model import Grid
 from gridwatch.ports import RecordSink
-from gridwatch.records import DeadLetter
+from gridwatch.records import DeadLetter, RoutedEvent
 from gridwatch.rejections import Rejection
 from gridwatch.settings import KafkaSettings, MqttSettings
 from ingest.acks import AckWindow
-from ingest.validate import EVENTS_TOPIC, route_message
+from ingest.validate import DEVICE_TOPIC, STATUS_TOPIC, route_message, route_status
 
 log = logging.getLogger(__name__)
 
 EVENTS_FILTER = "gridwatch/v1/+/+/events"
+STATUS_FILTER = "gridwatch/v1/+/+/status"
 
 
 class BridgeStats:
@@ -38,7 +40,7 @@ class BridgeStats:
 
 
 class Bridge:
-    """Moves device events from MQTT into the log, dead-lettering what it cannot accept."""
+    """Moves device events and statuses from MQTT into the log, dead-lettering the rest."""
 
     def __init__(
         self,
@@ -50,6 +52,7 @@ class Bridge:
     ) -> None:
         self._mqtt = mqtt_settings
         self._events_topic = kafka_settings.topic("events")
+        self._findings_topic = kafka_settings.topic("findings")
         self._deadletter_topic = kafka_settings.topic("deadletter")
         self._grid = grid
         self._sink = sink
@@ -69,9 +72,9 @@ class Bridge:
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
 
     @property
-    def subscription(self) -> str:
-        """The shared subscription all bridges of the group use."""
-        return f"$share/{self._mqtt.share_group}/{EVENTS_FILTER}"
+    def subscriptions(self) -> tuple[str, ...]:
+        """The shared subscriptions all bridges of the group use: events and status."""
+        return tuple(f"$share/{self._mqtt.share_group}/{f}" for f in (EVENTS_FILTER, STATUS_FILTER))
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, flags: Any, reason: ReasonCode, _p: Any
@@ -86,7 +89,7 @@ class Bridge:
             flags.session_present,
         )
         # Subscribing again on a resumed session is harmless and repairs a lost subscription.
-        client.subscribe(self.subscription, qos=1)
+        client.subscribe([(subscription, 1) for subscription in self.subscriptions])
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
@@ -98,12 +101,16 @@ class Bridge:
         self.stats.received += 1
         received_at = datetime.now(UTC)
         payload = bytes(msg.payload)
-        routed = route_message(msg.topic, payload, grid=self._grid, received_at=received_at)
+        routed: RoutedEvent | DeviceStatus | Rejection
+        if STATUS_TOPIC.match(msg.topic):
+            routed = route_status(msg.topic, payload, received_at=received_at)
+        else:
+            routed = route_message(msg.topic, payload, grid=self._grid, received_at=received_at)
         if msg.qos > 0:
             self._window.add(msg.mid)
         if isinstance(routed, Rejection):
             self.stats.dead_lettered += 1
-            match = EVENTS_TOPIC.match(msg.topic)
+            match = DEVICE_TOPIC.match(msg.topic)
             device = match.group(2) if match else msg.topic
             log.warning(
                 "dead-lettered message from %s: %s (%s)",
@@ -127,11 +134,13 @@ class Bridge:
             )
         else:
             self.stats.routed += 1
-            topic, key, value = (
-                self._events_topic,
-                routed.cell_id,
-                routed.model_dump_json(by_alias=True),
+            # A status has no location: it goes straight to the county-wide health tracker.
+            topic, key = (
+                (self._findings_topic, self._grid.county)
+                if isinstance(routed, DeviceStatus)
+                else (self._events_topic, routed.cell_id)
             )
+            value = routed.model_dump_json(by_alias=True)
         mid, qos = msg.mid, msg.qos
         self._sink.send(
             topic, key.encode(), value.encode(), lambda exc: self._on_durable(mid, qos, exc)

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from pydantic import BaseModel, ValidationError
 
+from gridwatch.devices import DeviceAdjusted, Tick
 from gridwatch.grid.model import Grid
-from gridwatch.incidents import IncidentEnded
 from gridwatch.records import DeadLetter
 from gridwatch.rejections import explain
 from gridwatch.settings import Settings
 from gridwatch.wire import CELL_RECORD, FUSION_RECORD
-from streams.cells import CellState, detect
-from streams.contexts import CellContexts, county_of
-from streams.fusion import FusionState, fuse
+from streams.cells import CellState, step_cell
+from streams.contexts import CellContexts
+from streams.county import step_county
+from streams.fusion import FusionState
+from streams.health import DeviceChanges, DeviceHealth, HealthState
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,45 @@ def _encode(record: BaseModel) -> bytes:
 
 
 Output = tuple[str, bytes, bytes]  # (topic, key, value), yielded by the agents
+S = TypeVar("S", bound=BaseModel)
+
+
+def _load(table: Any, key: str, model: type[S]) -> S:
+    """A table value as its model; the model's empty state when the key is absent."""
+    stored = table.get(key)
+    return model.model_validate(stored) if stored else model()
+
+
+class TableDevices(Mapping[str, DeviceHealth]):
+    """One county's device records in a faust table whose keys are `county/device`."""
+
+    def __init__(self, table: Any, county: str) -> None:
+        self._table = table
+        self._prefix = f"{county}/"
+
+    def __getitem__(self, device_id: str) -> DeviceHealth:
+        stored = self._table.get(self._prefix + device_id)
+        if stored is None:
+            raise KeyError(device_id)
+        return DeviceHealth.model_validate(stored)
+
+    def __iter__(self) -> Iterator[str]:
+        cut = len(self._prefix)
+        return iter([k[cut:] for k in self._table if k.startswith(self._prefix)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def apply(self, changes: DeviceChanges) -> None:
+        """Store changed devices and delete forgotten ones."""
+        # Only while the agent handles a record of the county: faust puts a table's changelog
+        # record in the partition of the record being handled, which is the county's.
+        for device_id, device in changes.items():
+            key = self._prefix + device_id
+            if device is not None:
+                self._table[key] = device.model_dump(mode="json")
+            elif key in self._table:
+                del self._table[key]
 
 
 @dataclass(frozen=True)
@@ -53,6 +94,9 @@ def new_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=False,
+        # A killed worker's partitions move to the others after 10 s, not faust's 60 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
     )
 
 
@@ -80,13 +124,18 @@ def build_agents(app: faust.App, settings: Settings, *, grid: Grid) -> StreamAge
     """Register the tables and the two agents on `app`."""
     kafka = settings.kafka
     cfg = settings.detect
-    names = {n: kafka.topic(n) for n in ("events", "feedback", "findings", "incidents")}
+    topic_names = ("events", "feedback", "findings", "incidents", "adjustments")
+    names = {n: kafka.topic(n) for n in topic_names}
     deadletter = kafka.topic("deadletter")
     # Each table is keyed like the topic its agent reads, so a partition's state lives with it.
     cells = app.Table("cells", default=None, partitions=kafka.partitions)
     counties = app.Table("counties", default=None, partitions=kafka.partitions)
+    # Device health: the tracker's clock per county, and one record per device (a county has
+    # thousands: one value holding them all would be rewritten with every heartbeat).
+    clocks = app.Table("health", default=None, partitions=kafka.partitions)
+    devices = app.Table("devices", default=None, partitions=kafka.partitions)
     contexts = CellContexts(cfg)
-    county = county_of(grid).encode()
+    county = grid.county.encode()
 
     async def detect_cells(stream: faust.StreamT[bytes]) -> AsyncIterator[Output]:
         async for event in stream.events():
@@ -96,16 +145,15 @@ def build_agents(app: faust.App, settings: Settings, *, grid: Grid) -> StreamAge
                 letter = _dead_letter(event.key or b"", event.value, event.message.topic, exc)
                 yield deadletter, event.key or b"", _encode(letter)
                 continue
-            if isinstance(record, IncidentEnded):
-                yield names["findings"], county, _encode(record)
-                continue
-            stored = cells.get(record.cell_id)
-            state = CellState.model_validate(stored) if stored else CellState()
-            new_state, found = detect(state, record, contexts.of(record.cell_id), cfg)
+            state = _load(cells, record.cell_id, CellState)
+            new_state, outputs = step_cell(state, record, contexts.of(record.cell_id), cfg)
             if new_state is not state:
                 cells[record.cell_id] = new_state.model_dump(mode="json")
-            for finding in found:
-                yield names["findings"], county, _encode(finding)
+            for output in outputs:
+                if isinstance(output, DeviceAdjusted):
+                    yield names["adjustments"], output.device_id.encode(), _encode(output)
+                else:
+                    yield names["findings"], county, _encode(output)
 
     async def fuse_county(stream: faust.StreamT[bytes]) -> AsyncIterator[Output]:
         async for event in stream.events():
@@ -116,12 +164,16 @@ def build_agents(app: faust.App, settings: Settings, *, grid: Grid) -> StreamAge
                 yield deadletter, event.key or b"", _encode(letter)
                 continue
             key = (event.key or county).decode()
-            stored = counties.get(key)
-            state = FusionState.model_validate(stored) if stored else FusionState()
-            new_state, records = fuse(state, item, cfg.fusion)
-            if new_state is not state:
-                counties[key] = new_state.model_dump(mode="json")
-            for record in records:
+            fusion = _load(counties, key, FusionState)
+            health = _load(clocks, key, HealthState)
+            book = TableDevices(devices, key)
+            step = step_county(fusion, health, book, item, cfg)
+            if step.fusion is not fusion:
+                counties[key] = step.fusion.model_dump(mode="json")
+            if step.health is not health:
+                clocks[key] = step.health.model_dump(mode="json")
+            book.apply(step.devices)
+            for record in step.incidents:
                 log.info(
                     "%s %s in cell %s",
                     type(record).__name__,
@@ -142,7 +194,7 @@ def build_agents(app: faust.App, settings: Settings, *, grid: Grid) -> StreamAge
 
 
 def create_app(settings: Settings, *, grid: Grid) -> faust.App:
-    """The streams process: both agents, their outputs sent to Kafka with their keys."""
+    """The streams process: both agents, their outputs sent to Kafka, and the health timer."""
     app = new_app(settings)
     agents = build_agents(app, settings, grid=grid)
     topics: dict[str, Any] = {}
@@ -152,6 +204,13 @@ def create_app(settings: Settings, *, grid: Grid) -> faust.App:
         topic = topics.get(name) or topics.setdefault(name, raw_topic(app, name))
         await topic.send(key=key, value=value)
 
+    async def tick() -> None:
+        # The one clock read of the detection path: silence is judged at these ticks' times.
+        now = Tick(now=datetime.now(UTC))
+        await send((settings.kafka.topic("findings"), grid.county.encode(), _encode(now)))
+
     agents.detect.add_sink(send)
     agents.fuse.add_sink(send)
+    # On the leader only: one worker's clock, one tick per interval, however many workers.
+    app.timer(interval=settings.detect.health.tick_s, on_leader=True)(tick)
     return app

@@ -1,17 +1,9 @@
-"""Per-cell detector context from configuration, and the county a grid belongs to."""
+"""Per-cell detector context from configuration."""
 
 from __future__ import annotations
 
-from gridwatch.grid.model import Grid
 from gridwatch.settings import DetectSettings
 from streams.detectors.context import CellContext
-
-DEFAULT_COUNTY = "county"
-
-
-def county_of(grid: Grid) -> str:
-    """The key fusion state is kept under: the grid's administrative code (410523 ...)."""
-    return str(grid.meta.get("adcode") or DEFAULT_COUNTY)
 
 
 class CellContexts:

@@ -21,6 +21,21 @@ from gridwatch.settings import FusionSettings
 
 IncidentRecord = IncidentDetected | IncidentCleared
 FusionInput = Finding | IncidentEnded
+# Categories whose rules raise once per episode and clear it (polluted air, a crowd over
+# capacity, a noisy gathering, a silent device): such a group outlives the grouping window
+# while a source is still raising, and no cool-down holds a new one back — a suppressed raise
+# would not come again, and the rule's own hysteresis already keeps it from flapping.
+LASTING: frozenset[IncidentCategory] = frozenset(
+    {"air_pollution", "crowd", "gathering", "no_signal"}
+)
+# Smoke and fire from one blaze are one incident: they group together, and the incident
+# becomes a fire once any camera sees flames.
+FAMILY: dict[str, str] = {"smoke": "fire"}
+
+
+def family(category: str) -> str:
+    """The group a category's findings join: smoke joins fire."""
+    return FAMILY.get(category, category)
 
 
 class Group(BaseModel):
@@ -59,12 +74,14 @@ def severity_of(group: Group, cfg: FusionSettings) -> Severity:
 
 
 def _cooldown_key(category: str, cell_id: str) -> str:
-    return f"{category}@{cell_id}"
+    return f"{family(category)}@{cell_id}"
 
 
 def _prune(state: FusionState, now: datetime, cfg: FusionSettings) -> FusionState:
     oldest = now - timedelta(seconds=cfg.group_window_s)
-    groups = [g for g in state.groups if g.last_seen >= oldest]
+    groups = [
+        g for g in state.groups if g.last_seen >= oldest or (g.category in LASTING and g.active)
+    ]
     cooldowns = {k: t for k, t in state.cooldowns.items() if t > now}
     if len(groups) == len(state.groups) and len(cooldowns) == len(state.cooldowns):
         return state
@@ -73,10 +90,13 @@ def _prune(state: FusionState, now: datetime, cfg: FusionSettings) -> FusionStat
 
 def _joinable(group: Group, finding: Finding, cfg: FusionSettings) -> float | None:
     """Distance in metres if the finding may join the group, else None."""
-    if group.category != finding.category:
+    if family(group.category) != family(finding.category):
         return None
     if group.cell_id == finding.cell_id:
         return 0.0
+    if group.kind == "maintenance":
+        # A silent device is its own cell's business: each cell gets its own incident.
+        return None
     distance = haversine_m(group.lon, group.lat, finding.lon, finding.lat)
     return distance if distance <= cfg.group_distance_m else None
 
@@ -92,6 +112,7 @@ def _raise(
         group = group.model_copy(
             update={
                 "last_seen": max(group.last_seen, finding.time),
+                "category": "fire" if finding.category == "fire" else group.category,
                 "base_severity": max(group.base_severity, finding.severity),
                 "sources": sorted({*group.sources, finding.source_key}),
                 "active": sorted({*group.active, finding.source_key}),
@@ -99,7 +120,7 @@ def _raise(
         )
     else:
         until = state.cooldowns.get(_cooldown_key(finding.category, finding.cell_id))
-        if until is not None and finding.time < until:
+        if until is not None and finding.time < until and finding.category not in LASTING:
             # Just closed here: a lingering detection must not reopen it at once.
             return state, []
         group = Group(

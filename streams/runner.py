@@ -2,36 +2,62 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from gridwatch.devices import DeviceAdjusted, DeviceStatus, Tick
 from gridwatch.grid.model import Grid
-from gridwatch.incidents import IncidentEnded
 from gridwatch.settings import DetectSettings
 from gridwatch.wire import CellRecord
-from streams.cells import CellState, detect
-from streams.contexts import CellContexts, county_of
-from streams.fusion import FusionInput, FusionState, IncidentRecord, fuse
+from streams.cells import CellState, step_cell
+from streams.contexts import CellContexts
+from streams.county import CountyInput, step_county
+from streams.fusion import FusionState, IncidentRecord
+from streams.health import DeviceHealth, HealthState
 
 
 class Pipeline:
-    """Cell detectors then county fusion, with their state held in memory."""
+    """Cell detectors then the county's health tracking and fusion, with state in memory."""
 
     def __init__(self, cfg: DetectSettings, grid: Grid) -> None:
         self._cfg = cfg
         self._contexts = CellContexts(cfg)
-        self._county = county_of(grid)
+        self.county = grid.county
         self.cells: dict[str, CellState] = {}
-        self.counties: dict[str, FusionState] = {}
+        self.fusion = FusionState()
+        self.health = HealthState()
+        self.devices: dict[str, DeviceHealth] = {}
+        self.adjusted: list[DeviceAdjusted] = []
 
-    def _fuse(self, item: FusionInput) -> list[IncidentRecord]:
-        state = self.counties.get(self._county, FusionState())
-        state, records = fuse(state, item, self._cfg.fusion)
-        self.counties[self._county] = state
-        return records
+    def _county_step(self, item: CountyInput) -> list[IncidentRecord]:
+        step = step_county(self.fusion, self.health, self.devices, item, self._cfg)
+        self.fusion, self.health = step.fusion, step.health
+        for device_id, device in step.devices.items():
+            if device is None:
+                del self.devices[device_id]
+            else:
+                self.devices[device_id] = device
+        return step.incidents
 
-    def feed(self, record: CellRecord) -> list[IncidentRecord]:
-        """Process one record of the events or feedback stream; return incident records."""
-        if isinstance(record, IncidentEnded):
-            return self._fuse(record)
+    def feed(self, record: CellRecord | DeviceStatus) -> list[IncidentRecord]:
+        """Process one record of the events or feedback stream, or a device's own status.
+
+        Returns the incident records; device adjustments collect in `adjusted`.
+        """
+        if isinstance(record, DeviceStatus):
+            return self._county_step(record)
         state = self.cells.get(record.cell_id, CellState())
-        state, findings = detect(state, record, self._contexts.of(record.cell_id), self._cfg)
+        state, outputs = step_cell(state, record, self._contexts.of(record.cell_id), self._cfg)
         self.cells[record.cell_id] = state
-        return [out for finding in findings for out in self._fuse(finding)]
+        incidents: list[IncidentRecord] = []
+        for output in outputs:
+            if isinstance(output, DeviceAdjusted):
+                self.adjusted.append(output)
+            else:
+                incidents.extend(self._county_step(output))
+        return incidents
+
+    def tick(self, now: datetime) -> list[IncidentRecord]:
+        """Let the health tracker judge silence at `now` (the caller reads the clock)."""
+        # Call it every `health.tick_s`: ticks further apart mean the tracker was not running,
+        # and give every device a full limit again.
+        return self._county_step(Tick(now=now))

@@ -16,6 +16,8 @@ from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.strtree import STRtree
 
 LOCATE_CACHE_SIZE = 65536
+# The county key of a grid whose file names no administrative code.
+DEFAULT_COUNTY = "county"
 
 PROPERTIES: tuple[str, ...] = (
     "cell_id",
@@ -205,6 +207,11 @@ class Grid:
     def cells(self) -> tuple[Cell, ...]:
         """All cells, ordered by id."""
         return self._cells
+
+    @property
+    def county(self) -> str:
+        """The county's key on county-wide topics: its administrative code (410523 ...)."""
+        return str(self.meta.get("adcode") or DEFAULT_COUNTY)
 
     def __len__(self) -> int:
         """Number of cells."""

@@ -18,9 +18,12 @@ VALUES (%(incident_id)s, %(cell_id)s, %(kind)s, %(category)s, %(severity)s, %(de
         %(opened_at)s, %(time)s, %(lon)s, %(lat)s, %(note)s)
 ON CONFLICT (incident_id) DO UPDATE SET
     severity = GREATEST(incidents.severity, EXCLUDED.severity),
-    -- The newest evidence's summary wins, whatever order redeliveries come in.
+    -- The newest evidence's summary and category win (smoke becomes fire when flames are
+    -- seen), whatever order redeliveries come in.
     summary = CASE WHEN EXCLUDED.last_evidence_at >= incidents.last_evidence_at
                    THEN EXCLUDED.summary ELSE incidents.summary END,
+    category = CASE WHEN EXCLUDED.last_evidence_at >= incidents.last_evidence_at
+                    THEN EXCLUDED.category ELSE incidents.category END,
     opened_at = LEAST(incidents.opened_at, EXCLUDED.opened_at),
     last_evidence_at = GREATEST(incidents.last_evidence_at, EXCLUDED.last_evidence_at),
     updated_at = now()

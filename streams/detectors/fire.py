@@ -56,7 +56,8 @@ def step(
     event = routed.event
     evidence = evidence_of(routed)
     if event.type == "blue-sky.fire":
-        if evidence.confidence < cfg.fire_min_confidence:
+        # Fire is raised on one detection, so a penalised camera must be surer instead.
+        if evidence.confidence < ctx.min_confidence(routed.device_id, cfg.fire_min_confidence):
             return state, []
         note = f"fire seen by {routed.device_id} ({evidence.confidence:.0%})"
         return state, [_raise(routed, "fire", Severity.CRITICAL, [evidence], note)]

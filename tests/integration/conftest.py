@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,11 +51,10 @@ def stack() -> None:
     subprocess.run(["bash", str(REPO / "deploy" / "stack"), "up"], check=True)
 
 
-@pytest.fixture(scope="session")
-def run_env(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """GRIDWATCH_* variables isolating this test run: own database, topics, MQTT session."""
+def isolated_env(run_dir: Path) -> dict[str, str]:
+    """GRIDWATCH_* variables of a platform of its own: database, topics, MQTT session, port."""
     suffix = uuid.uuid4().hex[:8]
-    env = {
+    return {
         "GRIDWATCH_KAFKA__TOPIC_PREFIX": f"gwt{suffix}",
         "GRIDWATCH_KAFKA__PARTITIONS": "3",
         "GRIDWATCH_POSTGRES__DATABASE": f"gridwatch_t{suffix}",
@@ -63,25 +63,31 @@ def run_env(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         # A dead test run's bridge session must not keep queueing messages in the broker.
         "GRIDWATCH_MQTT__SESSION_EXPIRY_S": "300",
         "GRIDWATCH_API__PORT": str(free_port()),
-        "GRIDWATCH_RUN_DIR": str(tmp_path_factory.mktemp("run")),
+        "GRIDWATCH_RUN_DIR": str(run_dir),
     }
+
+
+@contextmanager
+def private_database(env: Mapping[str, str]) -> Iterator[None]:
+    """The database `env` names, created on entry and dropped (with what is in it) on exit."""
     base = Settings()
+    name = env["GRIDWATCH_POSTGRES__DATABASE"]
     with psycopg.connect(base.postgres.conninfo(), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {env['GRIDWATCH_POSTGRES__DATABASE']}".encode())
-    yield env
-    with psycopg.connect(base.postgres.conninfo(), autocommit=True) as conn:
-        conn.execute(
-            f"DROP DATABASE IF EXISTS {env['GRIDWATCH_POSTGRES__DATABASE']} WITH (FORCE)".encode()
-        )
-
-
-@pytest.fixture(scope="session")
-def settings(run_env: dict[str, str]) -> Iterator[Settings]:
-    """Settings as the processes under test see them."""
-    saved = {k: os.environ.get(k) for k in run_env}
-    os.environ.update(run_env)
+        conn.execute(f"CREATE DATABASE {name}".encode())
     try:
-        yield Settings()
+        yield
+    finally:
+        with psycopg.connect(base.postgres.conninfo(), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+
+
+@contextmanager
+def environ(env: Mapping[str, str]) -> Iterator[None]:
+    """`env` in os.environ for the duration, as the processes under test will see it."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
@@ -90,13 +96,28 @@ def settings(run_env: dict[str, str]) -> Iterator[Settings]:
                 os.environ[key] = value
 
 
+@pytest.fixture(scope="session")
+def run_env(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """GRIDWATCH_* variables isolating this test run: own database, topics, MQTT session."""
+    env = isolated_env(tmp_path_factory.mktemp("run"))
+    with private_database(env):
+        yield env
+
+
+@pytest.fixture(scope="session")
+def settings(run_env: dict[str, str]) -> Iterator[Settings]:
+    """Settings as the processes under test see them."""
+    with environ(run_env):
+        yield Settings()
+
+
 class Proc:
     """One `gridwatch <command>` process with its output in a log file."""
 
-    def __init__(self, command: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
         self.command = command
         self.env = {**os.environ, **env}
-        self.log_path = log_dir / f"{command}.log"
+        self.log_path = log_path
         self.popen: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -143,13 +164,15 @@ class Proc:
 @pytest.fixture(scope="session")
 def procs(
     run_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[str], Proc]]:
+) -> Iterator[Callable[..., Proc]]:
     """Start gridwatch processes; all are stopped, and their logs shown, at the end."""
+    # `env` goes over the run's variables: a second platform with settings of its own.
     log_dir = tmp_path_factory.mktemp("logs")
     started: list[Proc] = []
 
-    def start(command: str) -> Proc:
-        proc = Proc(command, run_env, log_dir).start()
+    def start(command: str, env: Mapping[str, str] | None = None) -> Proc:
+        log_path = log_dir / (f"{command}.log" if env is None else f"{command}-{len(started)}.log")
+        proc = Proc(command, {**run_env, **(env or {})}, log_path).start()
         started.append(proc)
         return proc
 
@@ -157,7 +180,7 @@ def procs(
     for proc in started:
         proc.stop()
     for proc in started:
-        sys.stderr.write(f"\n--- {proc.command} log tail ---\n{proc.tail()}\n")
+        sys.stderr.write(f"\n--- {proc.log_path.name} tail ---\n{proc.tail()}\n")
 
 
 def mosquitto_pub_command(settings: Settings, topic: str, *options: str) -> list[str]:
@@ -199,7 +222,12 @@ def read_topic(
     deadline = time.monotonic() + timeout
     try:
         while len(found) < count and time.monotonic() < deadline:
-            found.extend(record for record in consumer if wanted(record))
+            for record in consumer:
+                if wanted(record):
+                    found.append(record)
+                if len(found) >= count:
+                    # A busy topic never falls idle for consumer_timeout_ms: stop when served.
+                    break
     finally:
         consumer.close()
     return found

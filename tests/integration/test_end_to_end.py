@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
 
-from gridwatch.grid.model import Cell, Grid
+from gridwatch.grid.model import Grid
 from gridwatch.records import DeadLetter
 from gridwatch.settings import Settings
 from tests.integration.conftest import (
@@ -24,58 +23,29 @@ from tests.integration.conftest import (
     read_topic,
     wait_until,
 )
+from tests.integration.platform import (
+    PIPELINE_TIMEOUT,
+    cell_events,
+    device,
+    now,
+    publish,
+    start_platform,
+)
 from tests.support import event, payload
 
 pytestmark = pytest.mark.integration
-PIPELINE_TIMEOUT = 90.0
 
 
 @pytest.fixture(scope="module")
-def platform(settings: Settings, procs: Callable[[str], Proc]) -> Iterator[dict[str, Proc]]:
+def platform(settings: Settings, procs: Callable[[str], Proc]) -> dict[str, Proc]:
     """The four processes of the distributed mode, started as an operator would."""
-    running = {name: procs(name) for name in ("alerts", "bridge", "streams", "api")}
-    api = httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}")
-
-    def ready() -> bool:
-        for proc in running.values():
-            assert proc.alive(), f"{proc.command} died:\n{proc.tail()}"
-        try:
-            return api.get("/readyz").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_until(ready, timeout=60, what="the API to be ready")
-    yield running
+    return start_platform(settings, procs)
 
 
 @pytest.fixture
 def api(settings: Settings, platform: dict[str, Proc]) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}") as client:
         yield client
-
-
-def device() -> str:
-    """A device id no other test uses, so queues and dead letters can be told apart."""
-    return f"cam-{uuid.uuid4().hex[:10]}"
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def cell_events(api: httpx.Client, cell: Cell, dev: str) -> list[dict[str, Any]]:
-    """Incidents of a cell whose evidence came from `dev`, with their evidence."""
-    page = api.get("/v1/incidents", params={"cell": cell.id}).json()
-    found = []
-    for item in page["items"]:
-        detail = api.get(f"/v1/incidents/{item['incident_id']}").json()
-        if any(e["device_id"] == dev for e in detail["evidence"]):
-            found.append(detail)
-    return found
-
-
-def publish(settings: Settings, dev: str, doc: dict[str, Any], source: str = "blue-sky") -> None:
-    mosquitto_pub(settings, f"gridwatch/v1/{source}/{dev}/events", payload(doc))
 
 
 def test_fire_event_becomes_one_incident_in_its_cell(

@@ -102,13 +102,13 @@ def test_smoke_half_confirmed_before_a_kill_is_confirmed_after_it(
     producer = Producer(settings, grid)
     at = datetime.now(UTC).replace(microsecond=0)
     cell = grid.cells[len(grid) // 4]
-    # Two of the three sightings persistence needs, then a fire in the same cell: the fire's
+    # Two of the three sightings persistence needs, then a fall in the same cell: the fall's
     # incident shows that the two sightings (earlier on the same partition) were processed.
     producer.send("blue-sky.smoke", f"{tag}-cam", "s0", at, cell)
     producer.send("blue-sky.smoke", f"{tag}-cam", "s1", at + timedelta(seconds=30), cell)
-    producer.send("blue-sky.fire", f"{tag}-fire", "f0", at + timedelta(seconds=40), cell)
+    producer.send("sharp-eyes.fall", f"{tag}-fall", "f0", at + timedelta(seconds=40), cell)
     producer.flush()
-    wait_until(lambda: incidents(settings, tag), timeout=TIMEOUT, what="the fire incident")
+    wait_until(lambda: incidents(settings, tag), timeout=TIMEOUT, what="the fall incident")
 
     workers["streams"].kill()
     workers["streams"].start()
@@ -121,7 +121,7 @@ def test_smoke_half_confirmed_before_a_kill_is_confirmed_after_it(
         return found if ("smoke", 3) in found.values() else {}
 
     found = wait_until(smoke_confirmed, timeout=TIMEOUT, what="smoke confirmed after restart")
-    assert sorted(found.values()) == [("fire", 1), ("smoke", 3)]
+    assert sorted(found.values()) == [("fall", 1), ("smoke", 3)]
 
 
 def test_a_kill_in_the_middle_of_a_burst_loses_and_doubles_nothing(

@@ -99,3 +99,9 @@ def test_state_round_trips_through_json() -> None:
     state, _ = run([smoke(0), smoke(1)])
     assert FireState.model_validate(state.model_dump(mode="json")) == state
     assert state.pending[0].time == T0
+
+
+def test_a_penalised_camera_must_be_surer_of_fire() -> None:
+    ctx = CellContext(cell_id="west", extra_confirmations={"cam-0042": 3})
+    assert run([routed("blue-sky.fire", confidence=0.7)], ctx)[1] == []
+    assert len(run([routed("blue-sky.fire", confidence=0.85)], ctx)[1]) == 1

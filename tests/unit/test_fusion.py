@@ -45,7 +45,7 @@ def finding(
         {
             "action": action,
             "detector": "test/1",
-            "kind": "hazard",
+            "kind": "maintenance" if category == "no_signal" else "hazard",
             "category": category,
             "severity": severity,
             "cell_id": cell,
@@ -96,7 +96,7 @@ def test_findings_far_away_or_of_another_category_open_their_own() -> None:
         [
             finding("cam-1"),
             finding("cam-2", 60, cell="c3", where=FAR),
-            finding("cam-3", 90, category="smoke"),
+            finding("cam-3", 90, category="fall"),
         ]
     )
     assert len({r.incident_id for r in detected(out)}) == 3
@@ -170,3 +170,47 @@ def test_state_round_trips_through_json_and_prunes_by_time() -> None:
     later_state, _ = run([finding("x", CFG.group_window_s * 2, cell="c9", where=FAR)], state)
     assert [g.cell_id for g in later_state.groups] == ["c9"]
     assert later_state.groups[0].opened_at == later(CFG.group_window_s * 2)
+
+
+def test_smoke_and_fire_of_one_blaze_are_one_incident_that_becomes_a_fire() -> None:
+    _, out = run(
+        [
+            finding("cam-1", category="smoke"),
+            finding(
+                "cam-2", 60, cell="c2", where=NEAR, category="fire", severity=Severity.CRITICAL
+            ),
+            finding("cam-1", 90, category="smoke"),
+        ]
+    )
+    records = detected(out)
+    assert len({r.incident_id for r in records}) == 1
+    assert [r.category for r in records] == ["smoke", "fire", "fire"]
+    assert records[-1].severity == Severity.CRITICAL
+
+
+def test_silent_devices_in_neighbouring_cells_get_an_incident_each() -> None:
+    silent = [
+        finding("cam-1", category="no_signal"),
+        finding("cam-2", 30, cell="c2", where=NEAR, category="no_signal"),
+    ]
+    _, out = run(silent)
+    assert {r.cell_id for r in detected(out)} == {"c1", "c2"}
+
+
+def test_an_episode_longer_than_the_window_still_clears() -> None:
+    state, out = run([finding("st-1", category="air_pollution")])
+    incident = detected(out)[0].incident_id
+    late = CFG.group_window_s * 3
+    _, out = run([finding("st-1", late, category="air_pollution", action="clear")], state)
+    assert [r.incident_id for r in out] == [incident]
+
+
+def test_a_new_episode_right_after_a_clear_is_not_held_back() -> None:
+    state, _ = run(
+        [
+            finding("st-1", category="air_pollution"),
+            finding("st-1", 60, category="air_pollution", action="clear"),
+        ]
+    )
+    _, out = run([finding("st-1", 120, category="air_pollution")], state)
+    assert len(detected(out)) == 1

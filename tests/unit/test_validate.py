@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
+from gridwatch.devices import DeviceStatus
 from gridwatch.events import EVENT_TYPES
 from gridwatch.geo.crs import wgs84_to_gcj02
 from gridwatch.records import RoutedEvent
 from gridwatch.rejections import Rejection
-from ingest.validate import MAX_PAYLOAD_BYTES, route_message
+from ingest.validate import MAX_PAYLOAD_BYTES, MAX_STATUS_BYTES, route_message, route_status
 from tests.support import T0, event, payload, small_grid
 
 GRID = small_grid()
@@ -153,3 +154,54 @@ def test_every_event_type_is_accepted() -> None:
         result = route(body, f"gridwatch/v1/{source}/cam-0042/events")
         assert isinstance(result, RoutedEvent), (type_, result)
         assert result.event.type == type_
+
+
+STATUS_TOPIC = "gridwatch/v1/sharp-eyes/cam-0042/status"
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"online", "online"),
+        (b"offline\n", "offline"),
+        (b"ONLINE", "online"),
+        (b'"offline"', "offline"),
+        (b'{"status": "online", "uptime_s": 86400}', "online"),
+    ],
+)
+def test_status_payloads_accepted(body: bytes, said: str) -> None:
+    result = route_status(STATUS_TOPIC, body, received_at=T0)
+    assert result == DeviceStatus(
+        device_id="cam-0042", source_kind="sharp-eyes", status=said, received_at=T0
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"up",
+        b"1",
+        b'{"state": "online"}',
+        b'["online"]',
+        b"\xff\xfe",
+        b"o" * (MAX_STATUS_BYTES + 1),
+    ],
+)
+def test_bad_status_payloads_are_refused_naming_what_is_accepted(body: bytes) -> None:
+    result = route_status(STATUS_TOPIC, body, received_at=T0)
+    assert isinstance(result, Rejection)
+    assert result.code == "bad_status"
+    assert "online or offline" in result.reason
+    assert f"(got {body[:40]!r}"[:-1] in result.reason  # shown, cut short when long
+
+
+def test_status_on_a_bad_topic_is_refused() -> None:
+    for topic, reason in [
+        ("gridwatch/v1/rain/cam-0042/status", "unknown source 'rain'"),
+        ("gridwatch/v1/sharp-eyes/-bad/status", "device id '-bad'"),
+        ("gridwatch/v1/sharp-eyes/cam-0042/events", "/status"),
+    ]:
+        result = route_status(topic, b"online", received_at=T0)
+        assert isinstance(result, Rejection)
+        assert (result.code, reason in result.reason) == ("bad_topic", True)

@@ -1,0 +1,102 @@
+"""Devices' false-alarm feedback: adjustments operators can see and undo, false-alarm rates."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import ConnDep, SettingsDep, SinkDep
+from api.errors import ApiError
+from api.publish import AckTimeoutError, send_durably
+from api.schemas import AdjustmentPage, AdjustmentRead, DeviceRead, DeviceStats
+from gridwatch.devices import AdjustmentRevoked
+from gridwatch.store.devices import device_stats, get_adjustment, list_adjustments
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/devices", tags=["devices"])
+
+# An operator at a desk waits for the answer; past this the API stops waiting for Kafka.
+ACK_TIMEOUT_S = 15.0
+
+
+def get_operator() -> str:
+    """Who lifts adjustments: one shared operator until accounts and login arrive (issue 4)."""
+    return "operator"
+
+
+OperatorDep = Annotated[str, Depends(get_operator)]
+
+
+def _adjustment(row: dict[str, Any], now: datetime) -> AdjustmentRead:
+    until = row["until"]
+    active = row["extra_confirmations"] > 0 and until is not None and until > now
+    return AdjustmentRead.model_validate(row | {"active": active})
+
+
+@router.get("/adjustments", response_model=AdjustmentPage, summary="Devices' adjustments")
+async def read_adjustments(
+    conn: ConnDep,
+    active: Annotated[
+        bool, Query(description="Only those in force now; false: lifted ones too.")
+    ] = True,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many.")] = 100,
+) -> AdjustmentPage:
+    """False-alarm adjustments, most recently decided first."""
+    now = datetime.now(UTC)
+    rows = await list_adjustments(conn, active_at=now if active else None, limit=limit)
+    items = [_adjustment(row, now) for row in rows]
+    return AdjustmentPage(items=items, count=len(items))
+
+
+@router.get("/{device_id}", response_model=DeviceRead, summary="A device's feedback")
+async def read_device(
+    conn: ConnDep,
+    device_id: str,
+    since: Annotated[
+        datetime | None, Query(description="Count incidents from this time on; all time if absent.")
+    ] = None,
+) -> DeviceRead:
+    """A device's adjustment and false-alarm rate; a device with no history has zeros."""
+    row = await get_adjustment(conn, device_id)
+    stats = await device_stats(conn, device_id, since=since)
+    adjustment = _adjustment(row, datetime.now(UTC)) if row is not None else None
+    return DeviceRead(
+        device_id=device_id,
+        adjustment=adjustment,
+        stats=DeviceStats.model_validate(stats | {"since": since}),
+    )
+
+
+@router.delete(
+    "/{device_id}/adjustment",
+    status_code=202,
+    response_model=AdjustmentRevoked,
+    summary="Lift a device's adjustment",
+)
+async def revoke_adjustment(
+    conn: ConnDep, sink: SinkDep, settings: SettingsDep, operator: OperatorDep, device_id: str
+) -> AdjustmentRevoked:
+    """Ask the device's cell to lift it; accepted once the event log has the request."""
+    row = await get_adjustment(conn, device_id)
+    if row is None or row["extra_confirmations"] == 0:
+        raise ApiError(404, "no_adjustment", f"device {device_id!r} has no adjustment to lift")
+    revoked = AdjustmentRevoked(
+        device_id=device_id, cell_id=row["cell_id"], by=operator, at=datetime.now(UTC)
+    )
+    value = revoked.model_dump_json(by_alias=True).encode()
+    topic = settings.kafka.topic("feedback")
+    try:
+        await send_durably(sink, topic, revoked.cell_id.encode(), value, timeout_s=ACK_TIMEOUT_S)
+    except Exception as exc:
+        log.warning("device_id=%s cell_id=%s: lift not sent: %r", device_id, revoked.cell_id, exc)
+        # A second lift of the same adjustment does nothing, so trying again is always safe.
+        if isinstance(exc, AckTimeoutError):
+            code, msg = "event_log_timeout", f"{exc}; the request may still arrive"
+        else:
+            code, msg = "event_log_unavailable", f"the event log refused ({type(exc).__name__})"
+        raise ApiError(503, code, f"{msg}; trying again is safe") from None
+    log.info("device_id=%s cell_id=%s: lift requested by %s", device_id, revoked.cell_id, operator)
+    return revoked

@@ -1,0 +1,60 @@
+"""The four processes of the distributed mode, started as an operator would, and probes of them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from gridwatch.grid.model import Cell
+from gridwatch.settings import Settings
+from tests.integration.conftest import Proc, mosquitto_pub, wait_until
+from tests.support import payload
+
+PIPELINE_TIMEOUT = 90.0
+
+
+def start_platform(
+    settings: Settings, procs: Callable[..., Proc], env: Mapping[str, str] | None = None
+) -> dict[str, Proc]:
+    """alerts, bridge, streams and api (with `env` over the run's variables), once ready."""
+    running = {name: procs(name, env) for name in ("alerts", "bridge", "streams", "api")}
+    api = httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}")
+
+    def ready() -> bool:
+        for proc in running.values():
+            assert proc.alive(), f"{proc.command} died:\n{proc.tail()}"
+        try:
+            return api.get("/readyz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(ready, timeout=60, what="the API to be ready")
+    return running
+
+
+def device() -> str:
+    """A device id no other test uses, so queues and dead letters can be told apart."""
+    return f"cam-{uuid.uuid4().hex[:10]}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def cell_events(api: httpx.Client, cell: Cell, dev: str) -> list[dict[str, Any]]:
+    """Incidents of a cell whose evidence came from `dev`, with their evidence."""
+    page = api.get("/v1/incidents", params={"cell": cell.id}).json()
+    found = []
+    for item in page["items"]:
+        detail = api.get(f"/v1/incidents/{item['incident_id']}").json()
+        if any(e["device_id"] == dev for e in detail["evidence"]):
+            found.append(detail)
+    return found
+
+
+def publish(settings: Settings, dev: str, doc: dict[str, Any], source: str = "blue-sky") -> None:
+    mosquitto_pub(settings, f"gridwatch/v1/{source}/{dev}/events", payload(doc))

@@ -1,0 +1,150 @@
+"""Devices' adjustments and false-alarm rates through the API in-process, and undoing them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from gridwatch.devices import AdjustmentRevoked, DeviceAdjusted
+from gridwatch.grid.model import Grid
+from gridwatch.kafka_admin import ensure_topics
+from gridwatch.settings import Settings
+from gridwatch.store.devices import record_adjustments, record_endings
+from gridwatch.store.incidents import record_detections
+from gridwatch.store.migrate import migrate
+from ingest.kafka_sink import KafkaSink
+from tests.integration.conftest import read_topic
+from tests.integration.test_device_feedback import detected, ended
+
+pytestmark = pytest.mark.integration
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, grid: Grid) -> Iterator[TestClient]:
+    ensure_topics(settings.kafka)
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        migrate(conn)
+    sink = KafkaSink(settings.kafka, client_id=f"test-devices-{uuid.uuid4().hex[:8]}")
+    try:
+        with TestClient(create_app(settings, grid=grid, sink=sink)) as c:
+            yield c
+    finally:
+        sink.close()
+
+
+def penalised(settings: Settings, *, extra: int = 2, ago: timedelta = timedelta()) -> str:
+    """A new device with an adjustment decided `ago`; its id."""
+    dev = f"cam-{uuid.uuid4().hex[:10]}"
+    at = NOW - ago
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        record_adjustments(
+            conn,
+            [
+                DeviceAdjusted(
+                    device_id=dev,
+                    cell_id="c-east",
+                    extra_confirmations=extra,
+                    until=at + timedelta(days=7) if extra else None,
+                    false_alarms=3,
+                    reason="incident c-east-smoke-1 cancelled as a false alarm: sunset glare",
+                    at=at,
+                )
+            ],
+        )
+    return dev
+
+
+def test_a_device_shows_its_adjustment_and_rate(client: TestClient, settings: Settings) -> None:
+    dev = penalised(settings)
+    response = client.get(f"/v1/devices/{dev}")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["device_id"] == dev
+    adjustment = body["adjustment"]
+    assert (adjustment["extra_confirmations"], adjustment["false_alarms"]) == (2, 3)
+    assert (adjustment["cell_id"], adjustment["active"]) == ("c-east", True)
+    assert adjustment["reason"].endswith("sunset glare")
+    assert datetime.fromisoformat(adjustment["until"]) == NOW + timedelta(days=7)
+    assert body["stats"] == {
+        "since": None,
+        "incidents": 0,
+        "false_alarms": 0,
+        "false_alarm_rate": None,
+    }
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        record_detections(conn, [detected(f"{dev}-{i}", dev, NOW) for i in range(4)])
+        record_endings(
+            conn, [ended(f"{dev}-0", [dev]), ended(f"{dev}-1", [dev], false_alarm=False)]
+        )
+    stats = client.get(f"/v1/devices/{dev}").json()["stats"]
+    assert (stats["incidents"], stats["false_alarms"], stats["false_alarm_rate"]) == (4, 1, 0.25)
+    later = (NOW + timedelta(seconds=1)).isoformat()
+    since = client.get(f"/v1/devices/{dev}", params={"since": later}).json()["stats"]
+    assert datetime.fromisoformat(since["since"]) == NOW + timedelta(seconds=1)
+    assert (since["incidents"], since["false_alarm_rate"]) == (0, None)
+
+
+def test_a_device_without_history_has_no_adjustment(client: TestClient) -> None:
+    body = client.get("/v1/devices/cam-never-seen").json()
+    assert body["adjustment"] is None
+    assert body["stats"]["incidents"] == 0
+    bad = client.get("/v1/devices/cam-never-seen", params={"since": "yesterday"})
+    assert (bad.status_code, bad.json()["detail"][0]["code"]) == (
+        422,
+        "invalid_datetime_from_date_parsing",
+    )
+
+
+def test_operators_see_the_adjustments_in_force_most_recent_first(
+    client: TestClient, settings: Settings
+) -> None:
+    older = penalised(settings, ago=timedelta(hours=3))
+    newer = penalised(settings, ago=timedelta(hours=1))
+    lifted = penalised(settings, extra=0)
+    ours = {older, newer, lifted}
+
+    def listed(**params: str) -> list[tuple[str, bool]]:
+        page = client.get("/v1/devices/adjustments", params=params | {"limit": "500"}).json()
+        assert page["count"] == len(page["items"])
+        return [(i["device_id"], i["active"]) for i in page["items"] if i["device_id"] in ours]
+
+    assert listed() == [(newer, True), (older, True)]
+    assert listed(active="false") == [(lifted, False), (newer, True), (older, True)]
+
+
+def test_undoing_an_adjustment_asks_its_cell_on_the_feedback_topic(
+    client: TestClient, settings: Settings
+) -> None:
+    dev = penalised(settings)
+    response = client.delete(f"/v1/devices/{dev}/adjustment")
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["schema"] == "gridwatch.adjustment-revoked/1"
+    assert (body["device_id"], body["cell_id"], body["by"]) == (dev, "c-east", "operator")
+    [record] = read_topic(
+        settings, "feedback", lambda r: json.loads(r.value).get("device_id") == dev, timeout=30
+    )
+    assert record.key == b"c-east"
+    sent = AdjustmentRevoked.model_validate_json(record.value)
+    assert sent == AdjustmentRevoked.model_validate(body)
+
+
+def test_undoing_what_is_not_there_is_a_specific_404(
+    client: TestClient, settings: Settings
+) -> None:
+    for dev in ("cam-never-seen", penalised(settings, extra=0)):
+        response = client.delete(f"/v1/devices/{dev}/adjustment")
+        assert response.status_code == 404
+        assert response.json() == {
+            "detail": [
+                {"msg": f"device {dev!r} has no adjustment to lift", "code": "no_adjustment"}
+            ]
+        }
