@@ -9,11 +9,11 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gridwatch.detection_settings import DetectSettings, HealthSettings
 from gridwatch.devices import AdjustmentRevoked, DeviceAdjusted, DeviceSeen
 from gridwatch.findings import Finding
 from gridwatch.incidents import IncidentEnded
 from gridwatch.records import ReportFiled, RoutedEvent
-from gridwatch.settings import DetectSettings, HealthSettings
 from streams.detectors import air, crowd, fire, person, report
 from streams.detectors.context import CellContext
 from streams.feedback import FeedbackState, extra_at, lapse, on_ended, on_revoked

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridwatch.settings import DetectSettings
+from gridwatch.detection_settings import DetectSettings
 from streams.detectors.context import CellContext
 
 

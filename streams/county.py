@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gridwatch.detection_settings import DetectSettings
 from gridwatch.devices import DeviceSeen, DeviceStatus, Tick
-from gridwatch.settings import DetectSettings
 from streams.fusion import FusionInput, FusionState, IncidentRecord, fuse
 from streams.health import DeviceChanges, DeviceHealth, HealthInput, HealthState, track
 

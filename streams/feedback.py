@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gridwatch.detection_settings import FeedbackSettings
 from gridwatch.devices import AdjustmentRevoked, DeviceAdjusted
 from gridwatch.incidents import IncidentEnded
-from gridwatch.settings import FeedbackSettings
 
 # People's reports carry `report:<account>` (often the shared `report:anonymous`): a person
 # is not a sensor to be tuned, and penalising the shared id would silence every citizen.

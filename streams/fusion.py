@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gridwatch.detection_settings import FusionSettings
 from gridwatch.findings import Finding
 from gridwatch.geo.crs import haversine_m
 from gridwatch.incidents import (
@@ -17,7 +18,6 @@ from gridwatch.incidents import (
     Severity,
     incident_id,
 )
-from gridwatch.settings import FusionSettings
 
 IncidentRecord = IncidentDetected | IncidentCleared
 FusionInput = Finding | IncidentEnded

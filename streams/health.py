@@ -26,11 +26,11 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gridwatch.detection_settings import HealthSettings
 from gridwatch.devices import DeviceSeen, DeviceStatus, Tick
 from gridwatch.events import SourceKind
 from gridwatch.findings import Finding, FindingAction
 from gridwatch.incidents import Evidence, Severity
-from gridwatch.settings import HealthSettings
 
 DETECTOR = "health/1"
 FORGET_AFTER = timedelta(days=30)

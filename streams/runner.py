@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gridwatch.detection_settings import DetectSettings
 from gridwatch.devices import DeviceAdjusted, DeviceStatus, Tick
 from gridwatch.grid.model import Grid
-from gridwatch.settings import DetectSettings
 from gridwatch.wire import CellRecord
 from streams.cells import CellState, step_cell
 from streams.contexts import CellContexts

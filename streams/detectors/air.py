@@ -34,11 +34,11 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gridwatch.detection_settings import AirSettings
 from gridwatch.events import AirEvent
 from gridwatch.findings import Finding, FindingAction
 from gridwatch.incidents import Evidence, Severity
 from gridwatch.records import RoutedEvent
-from gridwatch.settings import AirSettings
 from streams.detectors.aqi import AqiResult, Pollutant, aqi, standard_at
 from streams.detectors.context import CellContext, evidence_of, finding
 

@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gridwatch.detection_settings import CrowdSettings
 from gridwatch.events import CrowdEvent
 from gridwatch.findings import Finding, FindingAction
 from gridwatch.incidents import Evidence, Severity
 from gridwatch.records import RoutedEvent
-from gridwatch.settings import CrowdSettings
 from streams.detectors.context import CellContext, evidence_of, finding
 
 DETECTOR = "crowd/1"

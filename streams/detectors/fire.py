@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gridwatch.detection_settings import FireSettings
 from gridwatch.findings import Finding
 from gridwatch.incidents import Evidence, Severity
 from gridwatch.records import RoutedEvent
-from gridwatch.settings import FireSettings
 from streams.detectors.context import CellContext, evidence_of, finding
 
 DETECTOR = "fire/1"

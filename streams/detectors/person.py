@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
+from gridwatch.detection_settings import PersonSettings
 from gridwatch.events import IntrusionEvent
 from gridwatch.findings import Finding
 from gridwatch.incidents import IncidentCategory, IncidentKind, Severity
 from gridwatch.records import RoutedEvent
-from gridwatch.settings import PersonSettings
 from streams.detectors.context import CellContext, finding
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from gridwatch.detection_settings import DetectSettings
 from gridwatch.devices import DeviceSeen
 from gridwatch.findings import Finding
 from gridwatch.records import RoutedEvent
-from gridwatch.settings import DetectSettings
 from streams.cells import (
     DEDUPE_HORIZON,
     DEDUPE_MAX,

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from gridwatch.detection_settings import AirSettings
 from gridwatch.findings import Finding
 from gridwatch.incidents import Severity
 from gridwatch.records import RoutedEvent
-from gridwatch.settings import AirSettings
 from ingest.validate import route_message
 from streams.detectors.air import MAX_READINGS, AirState, severity_of, step
 from streams.detectors.context import CellContext

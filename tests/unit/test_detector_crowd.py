@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from gridwatch.detection_settings import CrowdSettings
 from gridwatch.findings import Finding
 from gridwatch.incidents import Severity
 from gridwatch.records import RoutedEvent
-from gridwatch.settings import CrowdSettings
 from streams.detectors.context import CellContext
 from streams.detectors.crowd import CrowdState, step
 from tests.detectors import recorded, routed

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from gridwatch.detection_settings import FireSettings
 from gridwatch.findings import Finding
 from gridwatch.incidents import Severity
 from gridwatch.records import RoutedEvent
-from gridwatch.settings import FireSettings
 from streams.detectors.context import CellContext
 from streams.detectors.fire import FireState, step
 from tests.detectors import routed

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from gridwatch.detection_settings import PersonSettings
 from gridwatch.findings import Finding
 from gridwatch.incidents import Severity
 from gridwatch.records import RoutedEvent
-from gridwatch.settings import PersonSettings
 from streams.detectors.context import CellContext
 from streams.detectors.person import PersonState, step
 from tests.detectors import recorded, routed

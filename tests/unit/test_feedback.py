@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from gridwatch.detection_settings import FeedbackSettings
 from gridwatch.devices import AdjustmentRevoked, DeviceAdjusted
 from gridwatch.incidents import IncidentEnded
-from gridwatch.settings import FeedbackSettings
 from streams import feedback
 from streams.feedback import FeedbackState, extra_at, lapse, on_ended, on_revoked
 from tests.support import later

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from gridwatch.detection_settings import FusionSettings
 from gridwatch.findings import Finding
 from gridwatch.incidents import (
     Evidence,
@@ -13,7 +14,6 @@ from gridwatch.incidents import (
     IncidentEnded,
     Severity,
 )
-from gridwatch.settings import FusionSettings
 from streams.fusion import FusionInput, FusionState, IncidentRecord, fuse
 from tests.support import later
 

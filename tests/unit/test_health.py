@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gridwatch.detection_settings import DetectSettings, HealthSettings
 from gridwatch.devices import DeviceSeen, DeviceStatus, Tick
 from gridwatch.events import SourceKind
 from gridwatch.findings import Finding
 from gridwatch.incidents import IncidentCleared, IncidentDetected, Severity
-from gridwatch.settings import DetectSettings, HealthSettings
 from streams.health import (
     FORGET_AFTER,
     DeviceHealth,
