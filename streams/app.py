@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import faust
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from gridwatch.devices import DeviceAdjusted, Tick
 from gridwatch.grid.model import Grid
@@ -24,6 +24,7 @@ from streams.fusion import FusionState
 from streams.health import DeviceChanges, DeviceHealth, HealthState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _encode(record: BaseModel) -> bytes:
@@ -120,6 +121,15 @@ def _dead_letter(key: bytes, value: bytes, topic: str, exc: ValidationError) -> 
     return letter
 
 
+def _decode(adapter: TypeAdapter[T], event: Any, deadletter: str) -> T | Output:
+    """The record an event carries, or the dead letter to send in its place."""
+    try:
+        return adapter.validate_json(event.value)
+    except ValidationError as exc:
+        key = event.key or b""
+        return deadletter, key, _encode(_dead_letter(key, event.value, event.message.topic, exc))
+
+
 def build_agents(app: faust.App, settings: Settings, *, grid: Grid) -> StreamAgents:
     """Register the tables and the two agents on `app`."""
     kafka = settings.kafka
@@ -139,11 +149,9 @@ def build_agents(app: faust.App, settings: Settings, *, grid: Grid) -> StreamAge
 
     async def detect_cells(stream: faust.StreamT[bytes]) -> AsyncIterator[Output]:
         async for event in stream.events():
-            try:
-                record = CELL_RECORD.validate_json(event.value)
-            except ValidationError as exc:
-                letter = _dead_letter(event.key or b"", event.value, event.message.topic, exc)
-                yield deadletter, event.key or b"", _encode(letter)
+            record = _decode(CELL_RECORD, event, deadletter)
+            if isinstance(record, tuple):
+                yield record
                 continue
             state = _load(cells, record.cell_id, CellState)
             new_state, outputs = step_cell(state, record, contexts.of(record.cell_id), cfg)
@@ -157,11 +165,9 @@ def build_agents(app: faust.App, settings: Settings, *, grid: Grid) -> StreamAge
 
     async def fuse_county(stream: faust.StreamT[bytes]) -> AsyncIterator[Output]:
         async for event in stream.events():
-            try:
-                item = FUSION_RECORD.validate_json(event.value)
-            except ValidationError as exc:
-                letter = _dead_letter(event.key or b"", event.value, event.message.topic, exc)
-                yield deadletter, event.key or b"", _encode(letter)
+            item = _decode(FUSION_RECORD, event, deadletter)
+            if isinstance(item, tuple):
+                yield item
                 continue
             key = (event.key or county).decode()
             fusion = _load(counties, key, FusionState)
