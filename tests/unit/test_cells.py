@@ -18,7 +18,7 @@ from streams.cells import (
     remember,
 )
 from streams.detectors.context import CellContext
-from tests.detectors import routed
+from tests.detectors import recorded, routed
 from tests.support import T0, later
 
 CFG = DetectSettings()
@@ -88,3 +88,12 @@ def test_remember_forgets_by_event_time_and_caps_the_count() -> None:
     capped = remember(many, "last", later(DEDUPE_MAX))
     assert len(capped) == DEDUPE_MAX
     assert "k0" not in capped and "last" in capped
+
+
+def test_recorded_motion_is_never_a_finding() -> None:
+    state, outputs = CellState(), []
+    for record in recorded("sharp-eyes.motion", "night-lane"):
+        state, out = detect(state, record, CTX, CFG)
+        outputs.extend(out)
+    assert not [o for o in outputs if isinstance(o, Finding)]
+    assert state.detectors == {}

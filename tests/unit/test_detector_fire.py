@@ -10,7 +10,7 @@ from gridwatch.incidents import Severity
 from gridwatch.records import RoutedEvent
 from streams.detectors.context import CellContext
 from streams.detectors.fire import FireState, step
-from tests.detectors import routed
+from tests.detectors import recorded, routed
 from tests.support import T0, later
 
 CFG = FireSettings()
@@ -105,3 +105,13 @@ def test_a_penalised_camera_must_be_surer_of_fire() -> None:
     ctx = CellContext(cell_id="west", extra_confirmations={"cam-0042": 3})
     assert run([routed("blue-sky.fire", confidence=0.7)], ctx)[1] == []
     assert len(run([routed("blue-sky.fire", confidence=0.85)], ctx)[1]) == 1
+
+
+def test_recorded_straw_burning_smoke_then_flames() -> None:
+    smoke = recorded("blue-sky.smoke", "straw-smoke-two-masts")
+    _, found = run(smoke)
+    # The 0.31 frame is dust-like and ignored; the second mast confirms the first at once.
+    assert [f.category for f in found] == ["smoke", "smoke"]
+    assert {e.device_id for e in found[0].evidence} == {"bs-mast-017", "bs-mast-022"}
+    _, flames = run(recorded("blue-sky.fire", "straw-fire-flames"))
+    assert [f.severity for f in flames] == [Severity.CRITICAL] * 3

@@ -175,12 +175,24 @@ def test_recorded_scenarios_of_every_type_agree() -> None:
     ]
     expected, _ = embedded(items)
     categories = {r.category for r in expected if isinstance(r, IncidentDetected)}
-    assert categories >= {"air_pollution", "crowd", "gathering", "fall", "fight", "intrusion"}
+    assert categories >= {
+        "fire",
+        "air_pollution",
+        "crowd",
+        "gathering",
+        "fall",
+        "fight",
+        "intrusion",
+        "quarrel",
+    }
     assert any(isinstance(r, IncidentCleared) for r in expected)
     assert asyncio.run(through_faust(items))[0] == expected
 
 
 RECORDED = [
+    ("blue-sky.smoke", "straw-smoke-two-masts"),
+    ("blue-sky.fire", "straw-fire-flames"),
+    ("sharp-eyes.motion", "night-lane"),
     ("blue-sky.air", "straw-burning-episode"),
     ("sharp-eyes.crowd", "market-day-overflow"),
     ("sharp-eyes.crowd", "noisy-quarrel"),
