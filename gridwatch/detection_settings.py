@@ -111,7 +111,9 @@ class FusionSettings(Section):
         4 * 3600,
         title="Grouping window",
         description="Seconds after its last evidence during which an incident nobody has "
-        "closed still takes new findings of its category nearby; later ones open a new one.",
+        "closed still takes new findings of its family (smoke joins fire) nearby; later ones "
+        "open a new one. Air, crowd, gathering and no-signal incidents outlive it while a "
+        "device still raises them.",
     )
     group_distance_m: float = Field(
         1000.0,
@@ -127,8 +129,9 @@ class FusionSettings(Section):
     cooldown_s: int = Field(
         600,
         title="Cool-down",
-        description="Seconds after an incident closes during which the same category in the "
-        "same cell does not reopen it.",
+        description="Seconds after an incident closes during which detections of its family "
+        "in the same cell do not reopen it (people's reports and rules that raise once per "
+        "episode are never held back).",
     )
 
 

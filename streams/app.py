@@ -95,6 +95,8 @@ def new_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=False,
+        # faust keeps table files here; the default is the working directory.
+        datadir=str(settings.run_dir / "faust"),
         # A killed worker's partitions move to the others after 10 s, not faust's 60 s.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,

@@ -28,6 +28,9 @@ FusionInput = Finding | IncidentEnded
 LASTING: frozenset[IncidentCategory] = frozenset(
     {"air_pollution", "crowd", "gathering", "no_signal"}
 )
+# Source keys of people's reports (streams/detectors/report.py): a report is heard even in a
+# cool-down, and never keeps an incident open waiting for a clear that will not come.
+REPORT_SOURCE = "report:"
 # Smoke and fire from one blaze are one incident: they group together, and the incident
 # becomes a fire once any camera sees flames.
 FAMILY: dict[str, str] = {"smoke": "fire"}
@@ -88,6 +91,16 @@ def _prune(state: FusionState, now: datetime, cfg: FusionSettings) -> FusionStat
     return FusionState(groups=groups, cooldowns=cooldowns)
 
 
+def _from_person(finding: Finding) -> bool:
+    """A report filed by a person rather than a device's finding."""
+    return finding.source_key.startswith(REPORT_SOURCE)
+
+
+def _clearable(finding: Finding) -> list[str]:
+    """The source as one that may clear the incident later; a person's report never does."""
+    return [] if _from_person(finding) else [finding.source_key]
+
+
 def _joinable(group: Group, finding: Finding, cfg: FusionSettings) -> float | None:
     """Distance in metres if the finding may join the group, else None."""
     if family(group.category) != family(finding.category):
@@ -115,12 +128,13 @@ def _raise(
                 "category": "fire" if finding.category == "fire" else group.category,
                 "base_severity": max(group.base_severity, finding.severity),
                 "sources": sorted({*group.sources, finding.source_key}),
-                "active": sorted({*group.active, finding.source_key}),
+                "active": sorted({*group.active, *_clearable(finding)}),
             }
         )
     else:
         until = state.cooldowns.get(_cooldown_key(finding.category, finding.cell_id))
-        if until is not None and finding.time < until and finding.category not in LASTING:
+        held_back = finding.category not in LASTING and not _from_person(finding)
+        if until is not None and finding.time < until and held_back:
             # Just closed here: a lingering detection must not reopen it at once.
             return state, []
         group = Group(
@@ -134,7 +148,7 @@ def _raise(
             last_seen=finding.time,
             base_severity=finding.severity,
             sources=[finding.source_key],
-            active=[finding.source_key],
+            active=_clearable(finding),
         )
     severity = severity_of(group, cfg)
     emitted: list[IncidentRecord] = [

@@ -212,7 +212,6 @@ async def file_report(
             f"the event log did not take the report ({type(exc).__name__}: {exc}); try again later",
         ) from None
     log.info("report %s filed, cell_id=%s, %s", record.report_id, cell.id, record.category)
-    response.headers["Location"] = f"{router.prefix}/{record.report_id}"
     return ReportRead(
         report_id=record.report_id,
         cell_id=record.cell_id,

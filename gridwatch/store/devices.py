@@ -60,6 +60,14 @@ def record_endings(conn: psycopg.Connection, ended: Sequence[IncidentEnded]) -> 
     if ended:
         with conn.cursor() as cur:
             cur.executemany(_UPSERT_ENDING, [e.model_dump() for e in ended])
+            # Until the dispatch lifecycle owns status, an ending is what takes an incident
+            # out of its cell's open queue.
+            cur.execute(
+                "UPDATE incidents i SET status = e.outcome, updated_at = now()"
+                " FROM incident_endings e WHERE e.incident_id = i.incident_id"
+                " AND i.incident_id = ANY(%s) AND i.status <> e.outcome",
+                ([e.incident_id for e in ended],),
+            )
 
 
 _COLUMNS = ", ".join(_ADJUSTMENT_COLUMNS.split())

@@ -169,6 +169,15 @@ def test_endings_upsert_once_and_a_later_one_wins(conn: psycopg.Connection) -> N
     assert row == ("closed", closed.ended_at)
 
 
+def test_an_ending_takes_the_incident_out_of_the_open_queue(conn: psycopg.Connection) -> None:
+    incident = f"inc-{uuid.uuid4().hex[:8]}"
+    with conn.transaction():
+        record_detections(conn, [detected(incident, "cam-q", NOW)])
+        record_endings(conn, [ended(incident, ["cam-q"])])
+    row = conn.execute("SELECT status FROM incidents WHERE incident_id = %s", (incident,))
+    assert row.fetchone() == ("cancelled",)
+
+
 def test_false_alarm_rate_counts_the_incidents_the_device_took_part_in(
     conn: psycopg.Connection, settings: Settings
 ) -> None:

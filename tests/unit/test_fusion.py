@@ -214,3 +214,27 @@ def test_a_new_episode_right_after_a_clear_is_not_held_back() -> None:
     )
     _, out = run([finding("st-1", 120, category="air_pollution")], state)
     assert len(detected(out)) == 1
+
+
+def test_a_persons_report_is_heard_even_in_a_cool_down() -> None:
+    state, out = run([finding("cam-1")])
+    ended = IncidentEnded(
+        incident_id=detected(out)[0].incident_id,
+        cell_id="c1",
+        category="fire",
+        outcome="closed",
+        false_alarm=False,
+        reason="put out",
+        devices=["cam-1"],
+        ended_at=later(100),
+    )
+    state, _ = run([ended], state)
+    _, out = run([finding("report:r1", 200)], state)
+    assert len(detected(out)) == 1
+
+
+def test_a_reported_crowd_does_not_wait_forever_for_a_clear() -> None:
+    state, first = run([finding("report:r2", category="crowd")])
+    assert state.groups[0].active == []
+    _, out = run([finding("cam-9", CFG.group_window_s + 1, category="crowd")], state)
+    assert detected(out)[0].incident_id != detected(first)[0].incident_id
