@@ -94,10 +94,14 @@ def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     from api.app import create_app
     from gridwatch.kafka_admin import ensure_topics
     from gridwatch.photos import FilesystemPhotoStore
-    from ingest.kafka_sink import KafkaSink
+    from ingest.kafka_sink import KafkaSink, LazySink
 
-    ensure_topics(settings.kafka)
-    sink = KafkaSink(settings.kafka, client_id="gridwatch-api")
+    def connect() -> KafkaSink:
+        ensure_topics(settings.kafka)
+        return KafkaSink(settings.kafka, client_id="gridwatch-api")
+
+    # The API serves queues from PostgreSQL even while Kafka is down; only writes need Kafka.
+    sink = LazySink(connect)
     photos = FilesystemPhotoStore(settings.run_dir / "photos")
     try:
         app = create_app(settings, sink=sink, photos=photos)

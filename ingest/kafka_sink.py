@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 from kafka import KafkaProducer
 
-from gridwatch.ports import Done
+from gridwatch.ports import Done, RecordSink
 from gridwatch.settings import KafkaSettings
 
 
@@ -41,3 +44,41 @@ class KafkaSink:
     def close(self) -> None:
         """Flush and close the producer."""
         self._producer.close(timeout=10)
+
+
+class LazySink:
+    """A `RecordSink` that connects on first use, so its owner can start while Kafka is down.
+
+    A failed connection fails that send (its `done` gets the error) and is tried again on
+    the next one; the API answers such a send with a 503 instead of refusing to start.
+    """
+
+    def __init__(self, connect: Callable[[], RecordSink]) -> None:
+        self._connect = connect
+        self._sink: RecordSink | None = None
+        self._lock = threading.Lock()
+
+    def _ready(self) -> RecordSink:
+        with self._lock:
+            if self._sink is None:
+                self._sink = self._connect()
+            return self._sink
+
+    def send(self, topic: str, key: bytes, value: bytes, done: Done) -> None:
+        """Append a record once connected; a connection failure is this record's failure."""
+        try:
+            sink = self._ready()
+        except Exception as exc:
+            done(exc)
+            return
+        sink.send(topic, key, value, done)
+
+    def flush(self, timeout_s: float) -> None:
+        """Flush if connected."""
+        if self._sink is not None:
+            self._sink.flush(timeout_s)
+
+    def close(self) -> None:
+        """Close if connected."""
+        if self._sink is not None:
+            self._sink.close()
