@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from api.auth import signing_key
 from api.errors import install_error_handlers
-from api.routes import cells, devices, health, incidents, reports
+from api.routes import auth, cells, devices, health, incidents, reports
 from api.routes import photos as photo_routes
 from gridwatch.grid.model import Grid
 from gridwatch.ports import PhotoStore, RecordSink
@@ -28,6 +29,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.grid = grid if grid is not None else Grid.load(settings.grid.path)
+        app.state.signing_key = signing_key(settings.auth, settings.run_dir)
         # open=False then open(wait=False): the API starts even while PostgreSQL is still
         # coming up, and /readyz says so instead of the process dying.
         pool = AsyncConnectionPool(
@@ -52,6 +54,6 @@ def create_app(
     app.state.sink = sink
     app.state.photos = photos
     install_error_handlers(app)
-    for module in (health, cells, incidents, reports, devices, photo_routes):
+    for module in (health, auth, cells, incidents, reports, devices, photo_routes):
         app.include_router(module.router)
     return app

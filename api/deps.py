@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import AsyncConnectionPool
 
+from api.auth import TokenError, decode_token
 from api.errors import ApiError
+from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
+from gridwatch.people import Role
 from gridwatch.ports import PhotoStore, RecordSink
 from gridwatch.records import ReporterRole
 from gridwatch.settings import Settings
+from gridwatch.store.users import get_user
+
+# auto_error=False: a missing token answers in the one error shape, not FastAPI's own.
+_bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# Reports know no admin role: an admin files as an operator.
+_REPORTER_ROLES: dict[Role, ReporterRole] = {
+    "worker": "worker",
+    "mediator": "mediator",
+    "supervisor": "supervisor",
+    "operator": "operator",
+    "admin": "operator",
+}
 
 
 def get_grid(request: Request) -> Grid:
@@ -65,9 +82,71 @@ class Reporter:
     role: ReporterRole
 
 
-def get_reporter() -> Reporter:
-    """The caller; everyone is an anonymous citizen until accounts and login arrive (issue 4)."""
-    return Reporter(account="anonymous", role="citizen")
+def get_signing_key(request: Request) -> str:
+    """The key tokens are signed with, loaded at start."""
+    key: str = request.app.state.signing_key
+    return key
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it, for throttling and the audit log."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+async def _user_from_token(request: Request, token: str) -> User:
+    try:
+        claims = decode_token(
+            token, "access", auth=get_settings(request).auth, key=get_signing_key(request)
+        )
+    except TokenError as exc:
+        raise ApiError(401, exc.code, exc.msg, headers=_CHALLENGE) from None
+    # A pool connection of its own: the handler's stays free of this read's transaction.
+    async with get_pool(request).connection() as conn:
+        user = await get_user(conn, claims["sub"])
+    if user is None or not user.active:
+        msg = "the token's account no longer exists or is disabled"
+        raise ApiError(401, "not_authenticated", msg, headers=_CHALLENGE)
+    return user
+
+
+async def get_current_user(
+    request: Request, token: Annotated[str | None, Depends(_bearer)]
+) -> User:
+    """The signed-in caller from `Authorization: Bearer`; 401 without a valid access token."""
+    if token is None:
+        msg = "sign in first: send Authorization: Bearer <access token>"
+        raise ApiError(401, "not_authenticated", msg, headers=_CHALLENGE)
+    return await _user_from_token(request, token)
+
+
+async def get_optional_user(
+    request: Request, token: Annotated[str | None, Depends(_bearer)]
+) -> User | None:
+    """The signed-in caller, or None without a token; a bad token is still a 401."""
+    return None if token is None else await _user_from_token(request, token)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    """A dependency passing only signed-in callers with one of `roles`; 403 for the rest."""
+
+    async def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            needed = " or ".join(roles)
+            raise ApiError(403, "forbidden", f"this needs the role {needed}; you are a {user.role}")
+        return user
+
+    return check
+
+
+def get_reporter(user: OptionalUser) -> Reporter:
+    """The caller filing: the signed-in account with its role, else an anonymous citizen."""
+    if user is None:
+        return Reporter(account="anonymous", role="citizen")
+    return Reporter(account=user.id, role=_REPORTER_ROLES[user.role])
 
 
 GridDep = Annotated[Grid, Depends(get_grid)]

@@ -11,11 +11,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 class ApiError(Exception):
     """A domain failure with an HTTP status, a code and a human message."""
 
-    def __init__(self, status: int, code: str, msg: str) -> None:
+    def __init__(
+        self, status: int, code: str, msg: str, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(msg)
         self.status = status
         self.code = code
         self.msg = msg
+        self.headers = headers
 
 
 def _body(*errors: tuple[str, str]) -> dict[str, list[dict[str, str]]]:
@@ -27,7 +30,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_api_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return JSONResponse(_body((exc.msg, exc.code)), status_code=exc.status)
+        body = _body((exc.msg, exc.code))
+        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
     async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -188,3 +188,20 @@ class DeviceRead(_Read):
     device_id: str
     adjustment: AdjustmentRead | None = Field(description="Null if it never had one.")
     stats: DeviceStats
+
+
+class TokenPair(_Read):
+    """What a sign-in or a refresh answers: an access token and the refresh token to renew it."""
+
+    access_token: str = Field(description="Send as `Authorization: Bearer <access_token>`.")
+    refresh_token: str = Field(description="Trade once at /v1/auth/refresh for a new pair.")
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds the access token is valid.")
+
+
+class RefreshIn(BaseModel):
+    """A refresh token to rotate or revoke."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, description="The refresh token last received.")

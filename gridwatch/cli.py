@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from gridwatch.settings import Settings
 
@@ -135,6 +135,80 @@ def run_schema(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password from stdin when it is not a terminal, else prompted twice."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"password for {args.username}: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("the passwords differ")
+    return first
+
+
+async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+    import uuid
+
+    import psycopg
+
+    from api.auth import hash_password
+    from gridwatch.accounts import MIN_PASSWORD_LENGTH, User
+    from gridwatch.grid.model import Grid
+    from gridwatch.people import ROLE_LEVELS
+    from gridwatch.store.users import insert_user, list_users, record_audit
+
+    async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as conn:
+        if args.action == "list":
+            for u in await list_users(conn):
+                state = "active" if u.active else "disabled"
+                sys.stdout.write(f"{u.username}\t{u.role}\t{u.node}\t{u.id}\t{state}\n")
+            return 0
+        grid = Grid.load(settings.grid.path)
+        levels = {c.id: "grid" for c in grid.cells} | {grid.county: "county"}
+        levels |= {v.id: "village" for v in grid.villages()}
+        levels |= {t.id: "township" for t in grid.townships()}
+        if levels.get(args.node) not in ROLE_LEVELS[args.role]:
+            allowed = ", ".join(sorted(ROLE_LEVELS[args.role]))
+            raise SystemExit(f"a {args.role} belongs to a {allowed} node; {args.node!r} is not one")
+        password = _read_password(args)
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise SystemExit(f"refused: a password has at least {MIN_PASSWORD_LENGTH} characters")
+        user = User(
+            id=f"u-{uuid.uuid4().hex[:10]}",
+            username=args.username,
+            display_name=args.name or args.username,
+            role=args.role,
+            node=args.node,
+        )
+        try:
+            await insert_user(conn, user, password_hash=hash_password(password))
+        except psycopg.errors.UniqueViolation:
+            raise SystemExit(f"username {args.username!r} is taken") from None
+        detail = {"username": user.username, "role": user.role, "node": user.node}
+        actor = f"cli:{getpass.getuser()}"
+        await record_audit(
+            conn, actor=actor, action="user.create", target=f"user:{user.id}", detail=detail
+        )
+        await conn.commit()
+    sys.stdout.write(f"{user.id}\n")
+    return 0
+
+
+def run_users(settings: Settings, args: argparse.Namespace) -> int:
+    """Accounts: `users add USERNAME --role ROLE --node NODE`, `users list`."""
+    import asyncio
+
+    import psycopg
+
+    from gridwatch.store.migrate import migrate
+
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        migrate(conn)
+    return asyncio.run(_users(settings, args))
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "bridge": run_bridge,
     "streams": run_streams,
@@ -142,11 +216,14 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "api": run_api,
     "migrate": run_migrate,
     "schema": run_schema,
+    "users": run_users,
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; settings come from GRIDWATCH_* variables, not flags."""
+    from gridwatch.people import Role
+
     parser = argparse.ArgumentParser(
         prog="gridwatch", description="Grid-governance platform. Settings: GRIDWATCH_* variables."
     )
@@ -156,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=(func.__doc__ or "").strip())
         if name == "schema":
             cmd.add_argument("output", nargs="?", default="-", help="File, or - for stdout.")
+        if name == "users":
+            actions = cmd.add_subparsers(dest="action", required=True)
+            actions.add_parser("list", help="Every account.")
+            add = actions.add_parser("add", help="Create an account; password on stdin or asked.")
+            add.add_argument("username")
+            add.add_argument("--role", required=True, choices=get_args(Role))
+            add.add_argument("--node", required=True, help="Cell, village, township or county id.")
+            add.add_argument("--name", help="Display name (default: the username).")
     return parser
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridwatch.auth_settings import AuthSettings
 from gridwatch.detection_settings import DetectSettings
 from gridwatch.sections import Section
 
@@ -170,6 +171,9 @@ class Settings(BaseSettings):
     grid: GridSettings = Field(default_factory=GridSettings, title="Grid", description="Cells.")
     detect: DetectSettings = Field(
         default_factory=DetectSettings, title="Detection", description="Detector parameters."
+    )
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings, title="Auth", description="Accounts and tokens."
     )
     stack: StackSettings = Field(
         default_factory=StackSettings, title="Stack scripts", description="deploy/ scripts."

@@ -6,14 +6,16 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import ConnDep, SettingsDep, SinkDep
+from api.deps import ConnDep, SettingsDep, SinkDep, client_address, require_roles
 from api.errors import ApiError
 from api.publish import AckTimeoutError, send_durably
 from api.schemas import AdjustmentPage, AdjustmentRead, DeviceRead, DeviceStats
+from gridwatch.accounts import User
 from gridwatch.devices import AdjustmentRevoked
 from gridwatch.store.devices import device_stats, get_adjustment, list_adjustments
+from gridwatch.store.users import record_audit
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
@@ -22,12 +24,7 @@ router = APIRouter(prefix="/v1/devices", tags=["devices"])
 ACK_TIMEOUT_S = 15.0
 
 
-def get_operator() -> str:
-    """Who lifts adjustments: one shared operator until accounts and login arrive (issue 4)."""
-    return "operator"
-
-
-OperatorDep = Annotated[str, Depends(get_operator)]
+OperatorDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
 
 
 def _adjustment(row: dict[str, Any], now: datetime) -> AdjustmentRead:
@@ -77,14 +74,19 @@ async def read_device(
     summary="Lift a device's adjustment",
 )
 async def revoke_adjustment(
-    conn: ConnDep, sink: SinkDep, settings: SettingsDep, operator: OperatorDep, device_id: str
+    request: Request,
+    conn: ConnDep,
+    sink: SinkDep,
+    settings: SettingsDep,
+    operator: OperatorDep,
+    device_id: str,
 ) -> AdjustmentRevoked:
     """Ask the device's cell to lift it; accepted once the event log has the request."""
     row = await get_adjustment(conn, device_id)
     if row is None or row["extra_confirmations"] == 0:
         raise ApiError(404, "no_adjustment", f"device {device_id!r} has no adjustment to lift")
     revoked = AdjustmentRevoked(
-        device_id=device_id, cell_id=row["cell_id"], by=operator, at=datetime.now(UTC)
+        device_id=device_id, cell_id=row["cell_id"], by=operator.id, at=datetime.now(UTC)
     )
     value = revoked.model_dump_json(by_alias=True).encode()
     topic = settings.kafka.topic("feedback")
@@ -98,5 +100,15 @@ async def revoke_adjustment(
         else:
             code, msg = "event_log_unavailable", f"the event log refused ({type(exc).__name__})"
         raise ApiError(503, code, f"{msg}; trying again is safe") from None
-    log.info("device_id=%s cell_id=%s: lift requested by %s", device_id, revoked.cell_id, operator)
+    await record_audit(
+        conn,
+        actor=operator.id,
+        action="device.adjustment.lift",
+        target=f"device:{device_id}",
+        detail={"cell_id": revoked.cell_id},
+        client=client_address(request),
+    )
+    log.info(
+        "device_id=%s cell_id=%s: lift requested by %s", device_id, revoked.cell_id, operator.id
+    )
     return revoked

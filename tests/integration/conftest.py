@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,8 +21,13 @@ import pytest
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
+from api.auth import hash_password, issue_access, signing_key
+from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
+from gridwatch.people import Role
 from gridwatch.settings import Settings
+from gridwatch.store.migrate import migrate
+from gridwatch.store.users import insert_user
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -231,3 +238,39 @@ def read_topic(
     finally:
         consumer.close()
     return found
+
+
+def add_user(
+    settings: Settings, role: Role, node: str, *, password: str = "a long passphrase"
+) -> User:
+    """A new account in the run's database (migrated first), with `password`."""
+    name = f"{role}-{uuid.uuid4().hex[:8]}"
+    user = User(id=f"u-{name}", username=name, display_name=name, role=role, node=node)
+
+    async def insert() -> None:
+        async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as conn:
+            await insert_user(conn, user, password_hash=hash_password(password))
+
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        migrate(conn)
+    asyncio.run(insert())
+    return user
+
+
+def bearer(settings: Settings, user: User) -> dict[str, str]:
+    """Authorization headers of `user`, signed with the key the API under test uses."""
+    key = signing_key(settings.auth, settings.run_dir)
+    token = issue_access(user, auth=settings.auth, key=key, now=datetime.now(UTC)).token
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def operator(settings: Settings, grid: Grid) -> User:
+    """An operator account of the county."""
+    return add_user(settings, "operator", grid.county)
+
+
+@pytest.fixture
+def operator_headers(settings: Settings, operator: User) -> dict[str, str]:
+    """A fresh access token of the operator, as request headers."""
+    return bearer(settings, operator)

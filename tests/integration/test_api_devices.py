@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from gridwatch.accounts import User
 from gridwatch.devices import AdjustmentRevoked, DeviceAdjusted
 from gridwatch.grid.model import Grid
 from gridwatch.kafka_admin import ensure_topics
@@ -121,27 +122,32 @@ def test_operators_see_the_adjustments_in_force_most_recent_first(
 
 
 def test_undoing_an_adjustment_asks_its_cell_on_the_feedback_topic(
-    client: TestClient, settings: Settings
+    client: TestClient, settings: Settings, operator: User, operator_headers: dict[str, str]
 ) -> None:
     dev = penalised(settings)
-    response = client.delete(f"/v1/devices/{dev}/adjustment")
+    response = client.delete(f"/v1/devices/{dev}/adjustment", headers=operator_headers)
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["schema"] == "gridwatch.adjustment-revoked/1"
-    assert (body["device_id"], body["cell_id"], body["by"]) == (dev, "c-east", "operator")
+    assert (body["device_id"], body["cell_id"], body["by"]) == (dev, "c-east", operator.id)
     [record] = read_topic(
         settings, "feedback", lambda r: json.loads(r.value).get("device_id") == dev, timeout=30
     )
     assert record.key == b"c-east"
     sent = AdjustmentRevoked.model_validate_json(record.value)
     assert sent == AdjustmentRevoked.model_validate(body)
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT actor, action FROM audit_log WHERE target = %s", (f"device:{dev}",)
+        ).fetchall()
+    assert rows == [(operator.id, "device.adjustment.lift")]
 
 
 def test_undoing_what_is_not_there_is_a_specific_404(
-    client: TestClient, settings: Settings
+    client: TestClient, settings: Settings, operator_headers: dict[str, str]
 ) -> None:
     for dev in ("cam-never-seen", penalised(settings, extra=0)):
-        response = client.delete(f"/v1/devices/{dev}/adjustment")
+        response = client.delete(f"/v1/devices/{dev}/adjustment", headers=operator_headers)
         assert response.status_code == 404
         assert response.json() == {
             "detail": [

@@ -141,9 +141,10 @@ def test_bad_messages_are_dead_lettered_with_a_specific_reason(
     assert by_device[devs["outside"]].code == "outside_grid"
     assert by_device[devs["json"]].payload == bad["json"]
 
-    # The bridge is still running and still moves good events.
+    # The bridge is still running and still moves good events. (Cells near the first ones in
+    # the grid file take other tests' reported fires, which a fire here would join.)
     assert platform["bridge"].alive()
-    cell = grid.cells[0]
+    cell = grid.cells[len(grid) * 2 // 3]
     dev = device()
     publish(
         settings,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from kafka import KafkaProducer
@@ -23,6 +24,7 @@ from gridwatch.kafka_admin import ensure_topics
 from gridwatch.photos import FilesystemPhotoStore
 from gridwatch.records import ReportFiled
 from gridwatch.settings import Settings
+from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
 from tests.integration.conftest import free_port, read_topic
 
@@ -53,6 +55,9 @@ def client(
     settings: Settings, grid: Grid, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     ensure_topics(settings.kafka)
+    # Reading a photo writes the audit log.
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        migrate(conn)
     sink = KafkaSink(settings.kafka, client_id=f"test-reports-{uuid.uuid4().hex[:8]}")
     photos = FilesystemPhotoStore(tmp_path_factory.mktemp("run") / "photos")
     try:

@@ -1,0 +1,135 @@
+"""Accounts, refresh tokens, failed logins and the audit log; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from gridwatch.accounts import User
+
+_USER_COLUMNS = "id, username, display_name, role, node, person_id, active"
+
+
+async def insert_user(conn: psycopg.AsyncConnection, user: User, *, password_hash: str) -> None:
+    """Add an account; a taken username raises psycopg.errors.UniqueViolation."""
+    await conn.execute(
+        "INSERT INTO users (id, username, display_name, role, node, person_id, active,"
+        " password_hash) VALUES (%(id)s, %(username)s, %(display_name)s, %(role)s, %(node)s,"
+        " %(person_id)s, %(active)s, %(password_hash)s)",
+        user.model_dump() | {"password_hash": password_hash},
+    )
+
+
+async def get_login(conn: psycopg.AsyncConnection, username: str) -> tuple[User, str] | None:
+    """The account with this username and its password hash; None if there is none."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE username = %s".encode(),
+            (username,),
+        )
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    password_hash = row.pop("password_hash")
+    return User.model_validate(row), password_hash
+
+
+async def get_user(conn: psycopg.AsyncConnection, user_id: str) -> User | None:
+    """The account with this id; None if there is none."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = %s".encode(), (user_id,))
+        row = await cur.fetchone()
+    return None if row is None else User.model_validate(row)
+
+
+async def list_users(conn: psycopg.AsyncConnection) -> list[User]:
+    """Every account, by username."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY username".encode())
+        return [User.model_validate(row) for row in await cur.fetchall()]
+
+
+async def record_login_failure(
+    conn: psycopg.AsyncConnection, *, username: str, client: str, at: datetime
+) -> None:
+    """Count one failed login against the account name and the client address."""
+    await conn.execute(
+        "INSERT INTO login_failures (at, username, client) VALUES (%s, %s, %s)",
+        (at, username, client),
+    )
+
+
+async def login_failures(
+    conn: psycopg.AsyncConnection, *, username: str, client: str, since: datetime
+) -> tuple[list[datetime], list[datetime]]:
+    """Times of failed logins since `since`: for the account name, and from the client address."""
+    cur = await conn.execute(
+        "SELECT username = %(username)s, client = %(client)s, at FROM login_failures"
+        " WHERE at > %(since)s AND (username = %(username)s OR client = %(client)s)",
+        {"username": username, "client": client, "since": since},
+    )
+    rows = await cur.fetchall()
+    return [at for same_user, _, at in rows if same_user], [at for _, same, at in rows if same]
+
+
+async def clear_login_failures(conn: psycopg.AsyncConnection, username: str) -> None:
+    """Forget the account's failed logins after it signed in."""
+    await conn.execute("DELETE FROM login_failures WHERE username = %s", (username,))
+
+
+async def insert_refresh_token(
+    conn: psycopg.AsyncConnection, *, jti: str, family: str, user_id: str, expires_at: datetime
+) -> None:
+    """Remember an issued refresh token so it can be rotated once and revoked."""
+    await conn.execute(
+        "INSERT INTO refresh_tokens (jti, family, user_id, expires_at) VALUES (%s, %s, %s, %s)",
+        (jti, family, user_id, expires_at),
+    )
+
+
+async def lock_refresh_token(conn: psycopg.AsyncConnection, jti: str) -> dict[str, Any] | None:
+    """The refresh token's row, locked until the transaction ends; None if never issued."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT jti, family, user_id, expires_at, revoked_at FROM refresh_tokens"
+            " WHERE jti = %s FOR UPDATE",
+            (jti,),
+        )
+        return await cur.fetchone()
+
+
+async def revoke_refresh_token(conn: psycopg.AsyncConnection, jti: str, *, at: datetime) -> None:
+    """Mark one refresh token used up."""
+    await conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = %s WHERE jti = %s AND revoked_at IS NULL",
+        (at, jti),
+    )
+
+
+async def revoke_family(conn: psycopg.AsyncConnection, family: str, *, at: datetime) -> int:
+    """Revoke every live token of a family (a sign-in and its rotations); how many were live."""
+    cur = await conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = %s WHERE family = %s AND revoked_at IS NULL",
+        (at, family),
+    )
+    return cur.rowcount
+
+
+async def record_audit(
+    conn: psycopg.AsyncConnection,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    detail: dict[str, Any] | None = None,
+    client: str | None = None,
+) -> None:
+    """Append one line to the audit log: who did what to what, from where."""
+    await conn.execute(
+        "INSERT INTO audit_log (actor, action, target, detail, client) VALUES (%s, %s, %s, %s, %s)",
+        (actor, action, target, Jsonb(detail or {}), client),
+    )
