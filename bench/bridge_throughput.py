@@ -12,7 +12,6 @@ Kafka producer alone, C. the real bridge process, MQTT in → Kafka out (see ben
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -22,13 +21,20 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench.kafka_side import EventsTail, create_topic, delete_topics, measure_producer
-from bench.measurements import READY_TIMEOUT_S, CpuMeter, Measurement, machine, summary
+from bench.measurements import (
+    READY_TIMEOUT_S,
+    CpuMeter,
+    Measurement,
+    bench_options,
+    results_head,
+    summary,
+    write_results,
+)
 from bench.mqtt_load import (
     PUBLISH_WINDOW,
     Arrivals,
@@ -40,10 +46,10 @@ from bench.mqtt_load import (
     new_client,
 )
 from bench.payloads import EVENT_TYPE, PAYLOAD_BYTES, build_events, padded_event
+from bench.processes import REPO, check_alive, running
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.settings import KafkaSettings, MqttSettings, Settings
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "bridge_throughput.json"
 
 
@@ -68,30 +74,8 @@ def running_bridge(
     command = ["-m", "gridwatch.cli", "bridge"]
     if profile is not None:
         command = ["-m", "bench.profile_bridge", str(profile.resolve())]
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, *command],
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=READY_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def check_alive(proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Fail with the end of its log if the bridge has exited."""
-    if proc.poll() is not None:
-        tail = "\n".join(log_path.read_text("utf-8", errors="replace").splitlines()[-20:])
-        raise RuntimeError(f"the bridge exited with {proc.returncode}:\n{tail}")
+    with running(command, env, log_path) as proc:
+        yield proc
 
 
 def wait_for_bridge(
@@ -205,7 +189,7 @@ def measure(args: argparse.Namespace) -> dict[str, list[Measurement]]:
             running_bridge(env, log_path, args.profile_bridge) as bridge,
             closing(EventsTail(kafka, kafka.topic("events"))) as tail,
         ):
-            alive = partial(check_alive, bridge, log_path)
+            alive = partial(check_alive, bridge, log_path, "the bridge")
             cells = Grid.load(settings.grid.path).cells
             bench = Bench(settings.mqtt, kafka, cells, f"bench-{suffix}", bridge.pid, tail)
             tail.attach(alive)
@@ -236,11 +220,7 @@ def report(args: argparse.Namespace, runs: dict[str, list[Measurement]]) -> dict
         "bridge / kafka producer alone": round(bridge / results["kafka_producer"]["median"], 3),
     }
     return {
-        "benchmark": "bridge_throughput",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "events": args.events,
-        "runs": args.runs,
+        **results_head("bridge_throughput", args),
         "payload_bytes": PAYLOAD_BYTES,
         "event_type": EVENT_TYPE,
         "publish_window": PUBLISH_WINDOW,
@@ -252,14 +232,7 @@ def report(args: argparse.Namespace, runs: dict[str, list[Measurement]]) -> dict
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.bridge_throughput",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--events", type=int, default=20_000, help="Events per run.")
-    parser.add_argument("--runs", type=int, default=3, help="Runs of each measurement.")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Results JSON file.")
+    parser = bench_options("bench.bridge_throughput", __doc__, 20_000, DEFAULT_OUT)
     parser.add_argument(
         "--profile-bridge",
         type=Path,
@@ -274,9 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     doc = report(args, measure(args))
     print_table(doc["results"], doc["ratios"])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.out}")
+    write_results(args.out, doc)
     return 0
 
 

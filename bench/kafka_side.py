@@ -57,21 +57,26 @@ def measure_producer(
     return Measurement(rate=len(records) / elapsed, lost=len(records) - tally.ok, cpu=busy)
 
 
+def reader(kafka: KafkaSettings, name: str) -> KafkaConsumer:
+    """A consumer outside any group, for topics a measured process writes."""
+    return KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap,
+        client_id=f"bench-{name}-{uuid.uuid4().hex[:8]}",
+        group_id=None,
+        enable_auto_commit=False,
+        # The measured process creates its topics with their partitions; metadata must not.
+        allow_auto_create_topics=False,
+        # This reader shares the cores with the process it measures: skip the CRC check.
+        check_crcs=False,
+    )
+
+
 class EventsTail:
     """Reads a topic from its beginning, handing each record's event id to a callback."""
 
     def __init__(self, kafka: KafkaSettings, topic: str) -> None:
         self.topic = topic
-        self._consumer = KafkaConsumer(
-            bootstrap_servers=kafka.bootstrap,
-            client_id=f"bench-tail-{uuid.uuid4().hex[:8]}",
-            group_id=None,
-            enable_auto_commit=False,
-            # The bridge creates the topic with its partitions; a metadata request must not.
-            allow_auto_create_topics=False,
-            # This reader shares the cores with the bridge it measures: skip the CRC check.
-            check_crcs=False,
-        )
+        self._consumer = reader(kafka, "tail")
 
     def attach(self, ready: Callable[[], None]) -> None:
         """Wait for the topic to exist (calling `ready` to check on its creator), then assign."""
@@ -109,10 +114,11 @@ def create_topic(kafka: KafkaSettings, name: str) -> None:
         admin.create_topics([topic])
 
 
-def delete_topics(kafka: KafkaSettings) -> list[str]:
-    """Delete every topic under the bench prefix; return their names."""
+def delete_topics(kafka: KafkaSettings, *starts: str) -> list[str]:
+    """Delete every topic under the bench prefix, or starting with one of `starts`; name them."""
     with closing(admin_client(kafka)) as admin:
-        names = sorted(t for t in admin.list_topics() if t.startswith(f"{kafka.topic_prefix}."))
+        begins = (f"{kafka.topic_prefix}.", *starts)
+        names = sorted(t for t in admin.list_topics() if t.startswith(begins))
         if names:
             admin.delete_topics(names)
         return names

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,16 @@ from typing import Any
 READY_TIMEOUT_S = 60.0
 PUBLISH_TIMEOUT_S = 600.0
 # crc32c is optional for kafka-python, which falls back to a pure-Python CRC-32C without it.
-LIBRARIES = ("paho-mqtt", "kafka-python", "crc32c", "pydantic", "pydantic-core", "shapely")
+LIBRARIES = (
+    "paho-mqtt",
+    "kafka-python",
+    "crc32c",
+    "pydantic",
+    "pydantic-core",
+    "shapely",
+    "faust-streaming",
+    "aiokafka",
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,25 @@ class Published:
 
     seconds: float
     cpu_seconds: float
+
+
+@dataclass(frozen=True)
+class Span:
+    """Events handled over a span of wall time, and the CPU seconds their handler used."""
+
+    events: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Events per wall second."""
+        return self.events / self.seconds
+
+    @property
+    def per_core(self) -> float:
+        """Events per CPU second: the rate one fully busy core would give."""
+        return self.events / self.cpu_seconds
 
 
 def cpu_seconds(pid: int) -> float:
@@ -84,6 +115,18 @@ def summary(runs: list[Measurement], unit: str) -> dict[str, Any]:
     }
 
 
+def span_summary(runs: list[Span]) -> dict[str, Any]:
+    """Medians and runs of events/s and of events per CPU second, and the cores kept busy."""
+    return {
+        "median": round(statistics.median(r.rate for r in runs)),
+        "runs": [round(r.rate) for r in runs],
+        "per_core_median": round(statistics.median(r.per_core for r in runs)),
+        "per_core_runs": [round(r.per_core) for r in runs],
+        "cores_busy_median": round(statistics.median(r.cpu_seconds / r.seconds for r in runs), 2),
+        "detail": [asdict(r) for r in runs],
+    }
+
+
 def installed_version(name: str) -> str | None:
     """The installed version of a distribution, or None when it is not installed."""
     try:
@@ -109,3 +152,34 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "libraries": {name: installed_version(name) for name in LIBRARIES},
     }
+
+
+def bench_options(prog: str, doc: str | None, events: int, out: Path) -> argparse.ArgumentParser:
+    """A parser of the options every benchmark takes: --events, --runs and --out."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {prog}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--events", type=int, default=events, help="Events per run.")
+    parser.add_argument("--runs", type=int, default=3, help="Runs of each measurement.")
+    parser.add_argument("--out", type=Path, default=out, help="Results JSON file.")
+    return parser
+
+
+def results_head(benchmark: str, args: argparse.Namespace) -> dict[str, Any]:
+    """What every results document begins with: which benchmark, when, where, how much."""
+    return {
+        "benchmark": benchmark,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "events": args.events,
+        "runs": args.runs,
+    }
+
+
+def write_results(out: Path, doc: dict[str, Any]) -> None:
+    """Write the results document as JSON and say where."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwrote {out}")
