@@ -77,13 +77,20 @@ def record_detections(conn: psycopg.Connection, found: Sequence[IncidentDetected
 
 
 def record_clearances(conn: psycopg.Connection, cleared: Sequence[IncidentCleared]) -> None:
-    """Mark incidents whose condition ended; the earliest clearing time is kept."""
+    """Mark incidents whose condition ended; the earliest clearing time is kept.
+
+    A maintenance incident (a silent device heard again) is closed by its clearing: there is
+    nothing left for anyone to do. Hazards stay in the queue for a person to verify.
+    """
     if not cleared:
         return
     with conn.cursor() as cur:
         cur.executemany(
             "UPDATE incidents SET cleared_at = LEAST(COALESCE(cleared_at, %(at)s), %(at)s),"
-            " summary = %(note)s, updated_at = now() WHERE incident_id = %(id)s",
+            " summary = %(note)s, updated_at = now(),"
+            " status = CASE WHEN kind = 'maintenance' AND status NOT IN ('closed', 'cancelled')"
+            "  THEN 'closed' ELSE status END"
+            " WHERE incident_id = %(id)s",
             [{"id": c.incident_id, "at": c.cleared_at, "note": c.note} for c in cleared],
         )
 

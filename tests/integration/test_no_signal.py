@@ -116,13 +116,16 @@ def one_incident(api: httpx.Client, cell: Cell, dev: str) -> dict[str, Any]:
 
 
 def cleared(api: httpx.Client, incident: dict[str, Any]) -> str:
-    return str(
+    at = str(
         wait_until(
             lambda: api.get(f"/v1/incidents/{incident['incident_id']}").json()["cleared_at"],
             timeout=PIPELINE_TIMEOUT,
             what=f"incident {incident['incident_id']} to be cleared",
         )
     )
+    # The device is back: nothing is left to do, so the incident leaves the open queue.
+    assert api.get(f"/v1/incidents/{incident['incident_id']}").json()["status"] == "closed"
+    return at
 
 
 def test_a_camera_that_goes_quiet_opens_an_incident_that_clears_when_it_sends_again(
