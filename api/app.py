@@ -10,7 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.auth import signing_key
 from api.errors import install_error_handlers
-from api.routes import auth, cells, devices, health, incidents, reports
+from api.routes import auth, cases, cells, devices, health, incidents, me, people, reports
 from api.routes import photos as photo_routes
 from gridwatch.grid.model import Grid
 from gridwatch.ports import PhotoStore, RecordSink
@@ -54,6 +54,17 @@ def create_app(
     app.state.sink = sink
     app.state.photos = photos
     install_error_handlers(app)
-    for module in (health, auth, cells, incidents, reports, devices, photo_routes):
+    for module in (
+        health,
+        auth,
+        cells,
+        incidents,
+        cases,
+        me,
+        people,
+        reports,
+        devices,
+        photo_routes,
+    ):
         app.include_router(module.router)
     return app

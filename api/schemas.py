@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from gridwatch.geo.crs import Crs
 from gridwatch.incidents import IncidentCategory, IncidentKind, IncidentStatus
+from gridwatch.people import DutyOverride, LastFix, Level, Role, Shift
 from gridwatch.photos import REF_PATTERN
 
 
@@ -205,3 +206,65 @@ class RefreshIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: str = Field(min_length=1, description="The refresh token last received.")
+
+
+class PersonRead(_Read):
+    """Someone on the duty roster, at a node of the grid hierarchy."""
+
+    id: str
+    name: str
+    phone: str | None
+    role: Role
+    level: Level
+    node: str = Field(description="Cell, village, township or county id, by `level`.")
+
+
+class PeoplePage(_Read):
+    """Active people, by id."""
+
+    items: list[PersonRead]
+    count: int
+
+
+class DutyRead(_Read):
+    """Whether a person is on duty now, and the override they pressed, if any."""
+
+    person_id: str
+    on_duty: bool = Field(description="On duty now: the override while in force, else the roster.")
+    override: DutyOverride | None = Field(description="What they pressed last, lapsed or not.")
+
+
+class PersonDetail(PersonRead):
+    """A person with their shifts, duty now and last fix."""
+
+    active: bool = Field(description="Still on the roster; false once an import dropped them.")
+    shifts: list[Shift]
+    duty: DutyRead
+    last_fix: LastFix | None = Field(description="The phone's latest WGS-84 fix, if any.")
+
+
+class FixIn(LocationIn):
+    """A fix the phone took while on duty."""
+
+    accuracy_m: float = Field(ge=0, description="Horizontal accuracy the phone reports, metres.")
+    at: AwareDatetime | None = Field(
+        None, description="When the phone took the fix; the time it arrives if absent."
+    )
+
+
+class FixRead(_Read):
+    """The latest fix now stored, and whether the one sent became it."""
+
+    stored: bool = Field(description="False when a newer fix was already stored.")
+    last_fix: LastFix
+
+
+class DutyIn(BaseModel):
+    """ "On duty" or "off duty" pressed on the phone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on_duty: bool = Field(description="Whether the person is on duty.")
+    until: AwareDatetime | None = Field(
+        None, description="When the roster applies again; null keeps it until pressed again."
+    )

@@ -172,6 +172,12 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
         if levels.get(args.node) not in ROLE_LEVELS[args.role]:
             allowed = ", ".join(sorted(ROLE_LEVELS[args.role]))
             raise SystemExit(f"a {args.role} belongs to a {allowed} node; {args.node!r} is not one")
+        if args.person is not None:
+            from gridwatch.store.people import get_person
+
+            record = await get_person(conn, args.person)
+            if record is None or not record.active:
+                raise SystemExit(f"no person {args.person!r} on the roster: import it first")
         password = _read_password(args)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise SystemExit(f"refused: a password has at least {MIN_PASSWORD_LENGTH} characters")
@@ -181,12 +187,13 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
             display_name=args.name or args.username,
             role=args.role,
             node=args.node,
+            person_id=args.person,
         )
         try:
             await insert_user(conn, user, password_hash=hash_password(password))
         except psycopg.errors.UniqueViolation:
             raise SystemExit(f"username {args.username!r} is taken") from None
-        detail = {"username": user.username, "role": user.role, "node": user.node}
+        detail = user.model_dump(include={"username", "role", "node", "person_id"})
         actor = f"cli:{getpass.getuser()}"
         await record_audit(
             conn, actor=actor, action="user.create", target=f"user:{user.id}", detail=detail
@@ -196,17 +203,32 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_users(settings: Settings, args: argparse.Namespace) -> int:
-    """Accounts: `users add USERNAME --role ROLE --node NODE`, `users list`."""
-    import asyncio
-
+def _migrated(settings: Settings) -> None:
     import psycopg
 
     from gridwatch.store.migrate import migrate
 
     with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
         migrate(conn)
+
+
+def run_users(settings: Settings, args: argparse.Namespace) -> int:
+    """Accounts: `users add USERNAME --role ROLE --node NODE`, `users list`."""
+    import asyncio
+
+    _migrated(settings)
     return asyncio.run(_users(settings, args))
+
+
+def run_people(settings: Settings, args: argparse.Namespace) -> int:
+    """The duty roster: `people import FILE [--replace]`, `people list [--node N]`."""
+    import asyncio
+
+    from gridwatch.people_cli import people_command, read_roster_file
+
+    doc = read_roster_file(settings, args.file) if args.action == "import" else None
+    _migrated(settings)
+    return asyncio.run(people_command(settings, args, doc))
 
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
@@ -217,6 +239,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "migrate": run_migrate,
     "schema": run_schema,
     "users": run_users,
+    "people": run_people,
 }
 
 
@@ -241,6 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
             add.add_argument("--role", required=True, choices=get_args(Role))
             add.add_argument("--node", required=True, help="Cell, village, township or county id.")
             add.add_argument("--name", help="Display name (default: the username).")
+            add.add_argument("--person", help="Roster person id the account is, e.g. W-88319ac901.")
+        if name == "people":
+            actions = cmd.add_subparsers(dest="action", required=True)
+            listing = actions.add_parser("list", help="Active people, by id.")
+            listing.add_argument("--node", help="Only those at this cell, village, township.")
+            load = actions.add_parser("import", help="Load a roster file (gridwatch.roster/1).")
+            load.add_argument("file", help="The roster, as deploy/roster/tangyin-sample.json.")
+            load.add_argument(
+                "--replace", action="store_true", help="Deactivate everyone not in the file."
+            )
     return parser
 
 

@@ -153,6 +153,17 @@ class Load(BaseModel):
     open_assignments: int = Field(0, ge=0, description="Incidents assigned and not yet resolved.")
 
 
+class DutyOverride(BaseModel):
+    """ "On duty" or "off duty" pressed on the phone, overriding the roster until `until`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_duty: bool = Field(description="Whether the person says they are on duty.")
+    until: AwareDatetime | None = Field(
+        None, description="When the roster applies again; null: never."
+    )
+
+
 class RosterDocument(BaseModel):
     """A roster file as `gridwatch people import` reads it: people and their shifts."""
 
@@ -199,3 +210,10 @@ def unknown_nodes(people: Iterable[Person], grid: Grid) -> list[str]:
         for p in people
         if p.node not in nodes[p.level]
     ]
+
+
+def duty_now(person: Person, roster: Roster, override: DutyOverride | None, at: datetime) -> bool:
+    """Whether the person is on duty at `at`: an override in force wins over the roster."""
+    if override is not None and (override.until is None or at < override.until):
+        return override.on_duty
+    return on_duty(person, roster, at)

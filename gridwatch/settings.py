@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gridwatch.auth_settings import AuthSettings
 from gridwatch.detection_settings import DetectSettings
 from gridwatch.sections import Section
+from gridwatch.sla_settings import SlaSettings
 
 PACKAGE_DATA = Path(__file__).parent / "data"
 
@@ -174,6 +175,9 @@ class Settings(BaseSettings):
     )
     auth: AuthSettings = Field(
         default_factory=AuthSettings, title="Auth", description="Accounts and tokens."
+    )
+    sla: SlaSettings = Field(
+        default_factory=SlaSettings, title="SLA", description="Deadlines of the closed loop."
     )
     stack: StackSettings = Field(
         default_factory=StackSettings, title="Stack scripts", description="deploy/ scripts."

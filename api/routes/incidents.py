@@ -15,7 +15,7 @@ from gridwatch.store.incidents import get_incident, list_incidents
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
 
-def _with_location(row: dict[str, Any]) -> dict[str, Any]:
+def with_location(row: dict[str, Any]) -> dict[str, Any]:
     """A row with its lon/lat columns folded into a `location` point."""
     fields = {k: v for k, v in row.items() if k not in ("lon", "lat", "evidence")}
     return {**fields, "location": Point(lat=row["lat"], lon=row["lon"])}
@@ -33,7 +33,7 @@ async def list_queue(
     if cell is not None and grid.get(cell) is None:
         raise ApiError(404, "unknown_cell", f"no grid cell has id {cell!r}")
     rows = await list_incidents(conn, cell_id=cell, status=status, limit=limit)
-    items = [IncidentRead.model_validate(_with_location(r)) for r in rows]
+    items = [IncidentRead.model_validate(with_location(r)) for r in rows]
     return IncidentPage(items=items, count=len(items))
 
 
@@ -43,5 +43,5 @@ async def read_incident(conn: ConnDep, incident_id: str) -> IncidentDetail:
     row = await get_incident(conn, incident_id)
     if row is None:
         raise ApiError(404, "unknown_incident", f"no incident has id {incident_id!r}")
-    evidence = [EvidenceRead.model_validate(_with_location(e)) for e in row["evidence"]]
-    return IncidentDetail.model_validate(_with_location(row) | {"evidence": evidence})
+    evidence = [EvidenceRead.model_validate(with_location(e)) for e in row["evidence"]]
+    return IncidentDetail.model_validate(with_location(row) | {"evidence": evidence})

@@ -12,21 +12,20 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
-from starlette.types import Message
 
 from api.deps import GridDep, PhotosDep, ReporterDep, SettingsDep, SinkDep
 from api.errors import ApiError
 from api.publish import AckTimeoutError, send_durably
 from api.schemas import ReportCreate, ReportRead
+from api.uploads import MAX_PHOTO_BYTES, media_type, store_photo
+from api.uploads import capped as capped_body
 from gridwatch.geo.crs import to_wgs84
-from gridwatch.photos import sniff_image
 from gridwatch.ports import PhotoStore
 from gridwatch.records import ReportFiled
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
-MAX_PHOTO_BYTES = 8 * 1024 * 1024
 # Room for the text fields and the multipart framing; a JSON report (2000 characters of note
 # at most) stays far below it.
 FIELDS_MAX_BYTES = 64 * 1024
@@ -39,24 +38,6 @@ _LOCATION_FIELDS = ("lat", "lon", "crs")
 # Beyond the six fields, a few unknown ones get a 422 naming them; a flood, a 400.
 _MAX_FORM_FIELDS = 16
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-
-
-def _capped(request: Request, limit: int) -> Request:
-    """The request with a body that answers 413 past `limit` bytes, declared or not."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise _too_large(limit)
-        return message
-
-    return Request(request.scope, receive)
 
 
 def _too_large(limit: int) -> ApiError:
@@ -81,7 +62,8 @@ def _validated(doc: str | bytes | dict[str, Any], *, form: bool) -> ReportCreate
 
 
 async def _read_form(request: Request) -> tuple[ReportCreate, bytes | None]:
-    capped = _capped(request, MAX_PHOTO_BYTES + FIELDS_MAX_BYTES)
+    limit = MAX_PHOTO_BYTES + FIELDS_MAX_BYTES
+    capped = capped_body(request, limit, _too_large(limit))
     async with capped.form(max_files=1, max_fields=_MAX_FORM_FIELDS) as form:
         doc: dict[str, Any] = {}
         location: dict[str, Any] = {}
@@ -105,9 +87,10 @@ async def _read_form(request: Request) -> tuple[ReportCreate, bytes | None]:
 
 async def _read_report(request: Request) -> tuple[ReportCreate, bytes | None]:
     """The report and the bytes of its photo file, from JSON or a form."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     if media == "application/json":
-        return _validated(await _capped(request, FIELDS_MAX_BYTES).body(), form=False), None
+        body = capped_body(request, FIELDS_MAX_BYTES, _too_large(FIELDS_MAX_BYTES))
+        return _validated(await body.body(), form=False), None
     if media in _FORM_TYPES:
         return await _read_form(request)
     raise ApiError(
@@ -120,10 +103,7 @@ async def _read_report(request: Request) -> tuple[ReportCreate, bytes | None]:
 async def _photo_ref(report: ReportCreate, data: bytes | None, photos: PhotoStore) -> str | None:
     """Store an uploaded photo, or check that a referenced one exists."""
     if data is not None:
-        content_type = sniff_image(data)
-        if content_type is None:
-            raise ApiError(415, "unsupported_photo", "photo: not a JPEG, PNG or WebP image")
-        return await asyncio.to_thread(photos.put, data, content_type)
+        return await store_photo(data, photos)
     if report.photo is not None and await asyncio.to_thread(photos.get, report.photo) is None:
         raise ApiError(422, "unknown_photo", f"photo: no photo has reference {report.photo!r}")
     return report.photo

@@ -24,10 +24,12 @@ from kafka.consumer.fetcher import ConsumerRecord
 from api.auth import hash_password, issue_access, signing_key
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
+from gridwatch.kafka_admin import ensure_topics
 from gridwatch.people import Role
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from gridwatch.store.users import insert_user
+from ingest.kafka_sink import KafkaSink
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -241,11 +243,18 @@ def read_topic(
 
 
 def add_user(
-    settings: Settings, role: Role, node: str, *, password: str = "a long passphrase"
+    settings: Settings,
+    role: Role,
+    node: str,
+    *,
+    password: str = "a long passphrase",
+    person_id: str | None = None,
 ) -> User:
     """A new account in the run's database (migrated first), with `password`."""
     name = f"{role}-{uuid.uuid4().hex[:8]}"
-    user = User(id=f"u-{name}", username=name, display_name=name, role=role, node=node)
+    user = User(
+        id=f"u-{name}", username=name, display_name=name, role=role, node=node, person_id=person_id
+    )
 
     async def insert() -> None:
         async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as conn:
@@ -274,3 +283,12 @@ def operator(settings: Settings, grid: Grid) -> User:
 def operator_headers(settings: Settings, operator: User) -> dict[str, str]:
     """A fresh access token of the operator, as request headers."""
     return bearer(settings, operator)
+
+
+@pytest.fixture(scope="session")
+def sink(settings: Settings) -> Iterator[KafkaSink]:
+    """A producer to this run's topics, for the API apps tests build."""
+    ensure_topics(settings.kafka)
+    producer = KafkaSink(settings.kafka, client_id=f"test-{uuid.uuid4().hex[:8]}")
+    yield producer
+    producer.close()

@@ -18,7 +18,6 @@ from api.app import create_app
 from api.auth import issue_access, signing_key
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
-from gridwatch.kafka_admin import ensure_topics
 from gridwatch.photos import FilesystemPhotoStore
 from gridwatch.records import ReportFiled
 from gridwatch.settings import Settings
@@ -27,14 +26,6 @@ from tests.integration.conftest import add_user, bearer, read_topic
 
 pytestmark = pytest.mark.integration
 PASSWORD = "a long passphrase"
-
-
-@pytest.fixture(scope="module")
-def sink(settings: Settings) -> Iterator[KafkaSink]:
-    ensure_topics(settings.kafka)
-    sink = KafkaSink(settings.kafka, client_id=f"test-auth-{uuid.uuid4().hex[:8]}")
-    yield sink
-    sink.close()
 
 
 @pytest.fixture

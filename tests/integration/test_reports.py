@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 
 from api.app import create_app
-from api.routes.reports import MAX_PHOTO_BYTES
+from api.uploads import MAX_PHOTO_BYTES
 from gridwatch.geo.crs import wgs84_to_gcj02
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.kafka_admin import ensure_topics

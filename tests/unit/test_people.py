@@ -9,7 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from gridwatch.people import Person, Roster, RosterDocument, Shift, on_duty, unknown_nodes
+from gridwatch.people import (
+    DutyOverride,
+    Person,
+    Roster,
+    RosterDocument,
+    Shift,
+    duty_now,
+    on_duty,
+    unknown_nodes,
+)
 from tests.support import small_grid
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -172,3 +181,21 @@ def test_unknown_nodes_names_people_attached_to_nothing_in_the_grid() -> None:
         Person(id="W-9", name="赵磊", role="worker", level="grid", node="nowhere"),
     ]
     assert unknown_nodes(people, small_grid()) == ["W-9: no grid node 'nowhere' in the grid"]
+
+
+@pytest.mark.parametrize(
+    ("override", "clock", "expected"),
+    [
+        (None, "10:00", True),
+        (None, "21:00", False),
+        (DutyOverride(on_duty=False), "10:00", False),  # off duty until pressed again
+        (DutyOverride(on_duty=True), "21:00", True),
+        (DutyOverride(on_duty=True, until=local("2026-11-30", "22:00")), "21:59", True),
+        (DutyOverride(on_duty=True, until=local("2026-11-30", "22:00")), "22:00", False),  # lapsed
+        (DutyOverride(on_duty=False, until=local("2026-11-30", "09:00")), "10:00", True),
+    ],
+)
+def test_an_override_in_force_wins_over_the_roster(
+    override: DutyOverride | None, clock: str, expected: bool
+) -> None:
+    assert duty_now(WORKER, DAY_SHIFT, override, local("2026-11-30", clock)) is expected

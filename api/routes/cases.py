@@ -1,0 +1,213 @@
+"""The closed loop over HTTP: one endpoint per command, and an incident's timeline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Literal, get_args
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from alerts.commands import Action, Actor, Command
+from alerts.flows import UnknownIncidentError, apply_command
+from alerts.lifecycle import IllegalTransition, IncidentCase, Step
+from alerts.sla import deadlines
+from api.access import worker_can_see
+from api.deps import ConnDep, CurrentUser, GridDep, SettingsDep, client_address, get_photos
+from api.errors import ApiError
+from api.loop_schemas import CaseRead, TimelineRead, WarningRead, clock_read
+from api.publish import send_durably
+from api.routes.reports import ACK_TIMEOUT_S
+from api.step_body import STEP_BODY_DOC, read_step_body
+from gridwatch.accounts import User
+from gridwatch.grid.model import Grid
+from gridwatch.incidents import IncidentEnded
+from gridwatch.settings import Settings
+from gridwatch.store.cases import StoredCase, evidence_devices, read_case
+from gridwatch.store.users import get_user, record_audit
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/incidents", tags=["loop"])
+
+# The path's word for each command: a phone's URL reads /hand-back, not /hand_back.
+PATH_ACTIONS: Mapping[str, Action] = {
+    "dispatch": "dispatch",
+    "accept": "accept",
+    "arrive": "arrive",
+    "resolve": "resolve",
+    "hand-back": "hand_back",
+    "help": "request_help",
+    "reassign": "reassign",
+    "escalate": "escalate",
+    "cancel": "cancel",
+    "verify": "verify",
+    "close": "close",
+}
+PathAction = Literal[
+    "dispatch",
+    "accept",
+    "arrive",
+    "resolve",
+    "hand-back",
+    "help",
+    "reassign",
+    "escalate",
+    "cancel",
+    "verify",
+    "close",
+]
+_COMMANDS: Mapping[Action, type[Command]] = {
+    cls.model_fields["action"].default: cls for cls in get_args(Command)
+}
+# Commands naming people: each must be an account that may sign in.
+_NAMING: frozenset[Action] = frozenset({"dispatch", "reassign", "escalate"})
+
+
+def _command(action: Action, user: User, body: Mapping[str, Any]) -> Command:
+    """The command from the body's fields, issued by the caller; 422 naming bad fields."""
+    taken = sorted(set(body) & {"actor", "action"})
+    if taken:
+        raise ApiError(422, "invalid_field", f"{', '.join(taken)}: set by the API, not the body")
+    try:
+        return _COMMANDS[action].model_validate(
+            {**body, "action": action, "actor": Actor(id=user.id, role=user.role)}
+        )
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
+async def _check_references(request: Request, conn: ConnDep, command: Command) -> None:
+    """Named people must be active accounts, and a named photo must be stored."""
+    for person in getattr(command, "assignees", ()) if command.action in _NAMING else ():
+        user = await get_user(conn, person)
+        if user is None or not user.active:
+            raise ApiError(422, "unknown_assignee", f"assignees: no active account {person!r}")
+    photo = getattr(command, "photo", None)
+    if photo is not None and await asyncio.to_thread(get_photos(request).get, photo) is None:
+        raise ApiError(422, "unknown_photo", f"photo: no photo has reference {photo!r}")
+
+
+def _may_see(user: User, grid: Grid, stored: StoredCase) -> None:
+    """403 unless the caller may see (and so act on) the incident."""
+    case = stored.case
+    if not worker_can_see(user, case.cell_id, case.assignees, grid, kind=stored.kind):
+        raise ApiError(
+            403,
+            "not_your_incident",
+            f"incident {case.incident_id} is in cell {case.cell_id} and not assigned to you",
+        )
+
+
+async def _send_ending(
+    request: Request, settings: Settings, case: IncidentCase, step: Step, devices: list[str]
+) -> list[WarningRead]:
+    """Tell the false-alarm loop how the incident ended; a warning if the log refused."""
+    record = IncidentEnded(
+        incident_id=case.incident_id,
+        cell_id=case.cell_id,
+        category=case.category,
+        outcome="closed" if case.status == "closed" else "cancelled",
+        false_alarm=step.false_alarm,
+        reason=step.reason or step.note,
+        devices=devices,
+        ended_at=step.at,
+    )
+    sink = request.app.state.sink
+    value = record.model_dump_json(by_alias=True).encode()
+    try:
+        if sink is None:
+            raise RuntimeError("this API runs without an event log")
+        topic = settings.kafka.topic("feedback")
+        await send_durably(sink, topic, case.cell_id.encode(), value, timeout_s=ACK_TIMEOUT_S)
+    except Exception as exc:
+        log.warning(
+            "incident %s cell_id=%s: ending not sent: %r", case.incident_id, case.cell_id, exc
+        )
+        msg = f"{case.status}, but the feedback record was not sent ({type(exc).__name__}: {exc})"
+        return [WarningRead(code="feedback_not_sent", msg=msg)]
+    return []
+
+
+@router.post(
+    "/{incident_id}/{action}",
+    response_model=CaseRead,
+    summary="One step of the closed loop",
+    openapi_extra=STEP_BODY_DOC,
+)
+async def act(
+    request: Request,
+    conn: ConnDep,
+    grid: GridDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    incident_id: str,
+    action: PathAction,
+) -> CaseRead:
+    """Apply a command as the caller, in one transaction with its audit row."""
+    command = _command(PATH_ACTIONS[action], user, await read_step_body(request))
+    await _check_references(request, conn, command)
+    at = datetime.now(UTC)
+    async with conn.transaction():
+        try:
+            case, step = await apply_command(
+                conn,
+                incident_id,
+                command,
+                at=at,
+                sla_cfg=settings.sla,
+                guard=partial(_may_see, user, grid),
+            )
+        except UnknownIncidentError as exc:
+            raise ApiError(404, "unknown_incident", str(exc)) from None
+        except IllegalTransition as exc:
+            raise ApiError(409, exc.code, exc.message) from None
+        detail = {"from": step.from_status, "to": step.status, "level": step.level}
+        await record_audit(
+            conn,
+            actor=user.id,
+            action=f"incident.{step.action}",
+            target=f"incident:{incident_id}",
+            detail=detail,
+            client=client_address(request),
+        )
+        ending = case.status in ("closed", "cancelled")
+        devices = await evidence_devices(conn, incident_id) if ending else []
+    log.info("incident %s cell_id=%s: %s by %s", incident_id, case.cell_id, step.action, user.id)
+    warnings = await _send_ending(request, settings, case, step, devices) if ending else []
+    clock = next(iter(deadlines(case, settings.sla)), None)
+    return CaseRead(
+        incident_id=incident_id,
+        status=case.status,
+        level=case.level,
+        assignees=list(case.assignees),
+        step=step,
+        clock=clock_read(clock.clock, clock.level, clock.due_at, at) if clock else None,
+        warnings=warnings,
+    )
+
+
+@router.get(
+    "/{incident_id}/timeline", response_model=TimelineRead, summary="Every step of an incident"
+)
+async def read_timeline(
+    conn: ConnDep, grid: GridDep, user: CurrentUser, incident_id: str
+) -> TimelineRead:
+    """The incident's status, level, assignees and steps in the order applied."""
+    stored = await read_case(conn, incident_id)
+    if stored is None:
+        raise ApiError(404, "unknown_incident", f"no incident has id {incident_id!r}")
+    _may_see(user, grid, stored)
+    case = stored.case
+    return TimelineRead(
+        incident_id=incident_id,
+        status=case.status,
+        level=case.level,
+        assignees=list(case.assignees),
+        steps=list(case.timeline),
+    )

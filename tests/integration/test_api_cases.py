@@ -1,0 +1,267 @@
+"""The closed loop through the API, against PostgreSQL and Kafka: steps, refusals, endings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from gridwatch.accounts import User
+from gridwatch.grid.model import Grid
+from gridwatch.incidents import Evidence, IncidentDetected, IncidentEnded, Severity
+from gridwatch.photos import FilesystemPhotoStore
+from gridwatch.settings import Settings
+from gridwatch.store.incidents import record_detections
+from gridwatch.store.migrate import migrate
+from ingest.kafka_sink import KafkaSink
+from tests.integration.conftest import add_user, bearer, read_topic
+
+pytestmark = pytest.mark.integration
+CELL = 4
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> FilesystemPhotoStore:
+    return FilesystemPhotoStore(tmp_path)
+
+
+@pytest.fixture
+def client(
+    settings: Settings, grid: Grid, sink: KafkaSink, photos: FilesystemPhotoStore
+) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, grid=grid, sink=sink, photos=photos)) as c:
+        yield c
+
+
+@pytest.fixture
+def worker(settings: Settings, grid: Grid) -> User:
+    return add_user(settings, "worker", grid.cells[CELL].id)
+
+
+def detect(settings: Settings, grid: Grid, cell_index: int, severity: Severity) -> str:
+    """A new fire incident in a cell, stored as the incident stream stores it; its id."""
+    cell = grid.cells[cell_index]
+    now = datetime.now(UTC)
+    found = IncidentDetected(
+        incident_id=f"{cell.id}-fire-{uuid.uuid4().hex[:12]}",
+        cell_id=cell.id,
+        kind="hazard",
+        category="fire",
+        severity=severity,
+        detector="fire/1",
+        opened_at=now,
+        evidence=Evidence(
+            device_id=f"cam-{uuid.uuid4().hex[:6]}",
+            event_id="e-1",
+            type="blue-sky.fire",
+            time=now,
+            confidence=0.9,
+            lon=cell.centroid[0],
+            lat=cell.centroid[1],
+        ),
+    )
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        migrate(conn)
+        record_detections(conn, [found])
+    return found.incident_id
+
+
+@pytest.fixture
+def incident(settings: Settings, grid: Grid) -> str:
+    """A new critical fire in the worker's cell."""
+    return detect(settings, grid, CELL, Severity.CRITICAL)
+
+
+def post(
+    client: TestClient, user_headers: dict[str, str], incident: str, action: str, **body: Any
+) -> httpx.Response:
+    response: httpx.Response = client.post(
+        f"/v1/incidents/{incident}/{action}", json=body, headers=user_headers
+    )
+    return response
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def refusal(response: httpx.Response) -> tuple[int, list[str]]:
+    return response.status_code, [d["code"] for d in response.json()["detail"]]
+
+
+def open_clocks(settings: Settings, incident: str) -> list[str]:
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT clock FROM incident_deadlines WHERE incident_id = %s AND done_at IS NULL",
+            (incident,),
+        ).fetchall()
+    return [clock for (clock,) in rows]
+
+
+def ending(settings: Settings, incident: str) -> IncidentEnded:
+    records = read_topic(settings, "feedback", lambda r: incident.encode() in r.value)
+    assert len(records) == 1
+    return IncidentEnded.model_validate_json(records[0].value)
+
+
+def test_the_full_loop_from_dispatch_to_close(
+    client: TestClient,
+    settings: Settings,
+    grid: Grid,
+    worker: User,
+    operator: User,
+    incident: str,
+    photos: FilesystemPhotoStore,
+) -> None:
+    me, op = bearer(settings, worker), bearer(settings, operator)
+    village = grid.cells[CELL].village_id
+    checker = bearer(settings, add_user(settings, "supervisor", village))
+    stranger = bearer(settings, add_user(settings, "worker", grid.cells[CELL + 1].id))
+
+    sent = ok(post(client, op, incident, "dispatch", assignees=[worker.id]))
+    assert (sent["status"], sent["assignees"], sent["clock"]["clock"]) == (
+        "dispatched",
+        [worker.id],
+        "accept",
+    )
+    assert open_clocks(settings, incident) == ["accept"]
+    queue = ok(client.get("/v1/me/queue", headers=me))["items"]
+    mine = next(item for item in queue if item["incident_id"] == incident)
+    assert mine["assigned_to_me"] and mine["clock"]["clock"] == "accept"
+    assert 0 < mine["clock"]["seconds_left"] <= 5 * 60
+
+    assert refusal(post(client, stranger, incident, "accept")) == (403, ["not_your_incident"])
+    assert refusal(post(client, me, incident, "resolve", note="x")) == (409, ["wrong_status"])
+
+    ok(post(client, me, incident, "accept"))
+    assert open_clocks(settings, incident) == ["arrive"]  # no accept clock left to remind of
+    fix = {"lat": 35.9, "lon": 114.3, "accuracy_m": 8.0}
+    ok(post(client, me, incident, "arrive", gps=fix))
+    # From the phone: a multipart form with the photo file and the fix as flat fields.
+    done = ok(
+        client.post(
+            f"/v1/incidents/{incident}/resolve",
+            data={"note": "put out", "lat": "35.9", "lon": "114.3", "accuracy_m": "8"},
+            files={"photo": ("after.jpg", JPEG, "image/jpeg")},
+            headers=me,
+        )
+    )
+    assert (done["status"], done["clock"]) == ("resolved", None)
+    photo = done["step"]["photo"]
+    assert photos.get(photo) == (JPEG, "image/jpeg")
+    assert open_clocks(settings, incident) == []
+
+    assert refusal(post(client, me, incident, "verify")) == (409, ["forbidden_role"])
+    ok(post(client, checker, incident, "verify", note="seen it"))
+    closed = ok(post(client, op, incident, "close", note="done"))
+    assert (closed["status"], closed["warnings"]) == ("closed", [])
+
+    timeline = ok(client.get(f"/v1/incidents/{incident}/timeline", headers=me))
+    steps = timeline["steps"]
+    assert [s["action"] for s in steps] == [
+        "dispatch",
+        "accept",
+        "arrive",
+        "resolve",
+        "verify",
+        "close",
+    ]
+    assert steps[3]["photo"] == photo and steps[3]["gps"] == fix
+    assert steps[0]["actor"] == {"id": operator.id, "role": "operator"}
+    assert refusal(client.get(f"/v1/incidents/{incident}/timeline", headers=stranger))[0] == 403
+    ended = ending(settings, incident)
+    assert (ended.outcome, ended.false_alarm, ended.reason) == ("closed", False, "done")
+    assert len(ended.devices) == 1 and ended.devices[0].startswith("cam-")
+
+
+def test_a_resolver_cannot_verify_their_own_work(
+    client: TestClient,
+    settings: Settings,
+    grid: Grid,
+    incident: str,
+    photos: FilesystemPhotoStore,
+) -> None:
+    boss = add_user(settings, "supervisor", grid.cells[CELL].village_id)
+    headers = bearer(settings, boss)
+    ok(post(client, headers, incident, "dispatch", assignees=[boss.id]))
+    ok(post(client, headers, incident, "accept"))
+    ok(post(client, headers, incident, "arrive", gps={"lat": 35.9, "lon": 114.3}))
+    photo = photos.put(JPEG, "image/jpeg")
+    ok(post(client, headers, incident, "resolve", note="handled it myself", photo=photo))
+    missing = photo[:-4] + "0000"
+    assert refusal(post(client, headers, incident, "resolve", note="x", photo=missing)) == (
+        422,
+        ["unknown_photo"],
+    )
+    assert refusal(post(client, headers, incident, "verify")) == (409, ["resolver_cannot_verify"])
+
+
+def test_cancel_as_false_alarm_needs_a_reason_and_feeds_back(
+    client: TestClient, settings: Settings, operator: User, worker: User, incident: str
+) -> None:
+    op = bearer(settings, operator)
+    blank = post(client, op, incident, "cancel", reason=" ", false_alarm=True)
+    assert blank.status_code == 422
+    assert refusal(post(client, bearer(settings, worker), incident, "cancel"))[0] == 422
+    cancelled = ok(post(client, op, incident, "cancel", reason="a lamp", false_alarm=True))
+    assert cancelled["status"] == "cancelled"
+    assert refusal(post(client, op, incident, "dispatch", assignees=[worker.id])) == (
+        409,
+        ["terminal"],
+    )
+    ended = ending(settings, incident)
+    assert (ended.outcome, ended.false_alarm, ended.reason) == ("cancelled", True, "a lamp")
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        audit = conn.execute(
+            "SELECT actor, action FROM audit_log WHERE target = %s ORDER BY id",
+            (f"incident:{incident}",),
+        ).fetchall()
+    assert audit == [(operator.id, "incident.cancel")]
+
+
+def test_bad_requests_are_refused_by_name(
+    client: TestClient, settings: Settings, operator: User, incident: str
+) -> None:
+    op = bearer(settings, operator)
+    assert refusal(post(client, op, incident, "dispatch", assignees=["nobody"])) == (
+        422,
+        ["unknown_assignee"],
+    )
+    assert refusal(post(client, op, "no-such-incident", "verify")) == (404, ["unknown_incident"])
+    assert refusal(post(client, op, incident, "dispatch", actor="x", assignees=["a"]))[0] == 422
+    assert client.post(f"/v1/incidents/{incident}/accept").status_code == 401
+    assert client.post(f"/v1/incidents/{incident}/teleport", headers=op).status_code == 422
+
+
+def test_my_queue_is_most_severe_first_then_soonest_due(
+    client: TestClient, settings: Settings, grid: Grid, operator: User
+) -> None:
+    cell = CELL + 2
+    worker = add_user(settings, "worker", grid.cells[cell].id)
+    op = bearer(settings, operator)
+    first, second = (detect(settings, grid, cell, Severity.MEDIUM) for _ in range(2))
+    worst = detect(settings, grid, cell, Severity.CRITICAL)
+    elsewhere = detect(settings, grid, cell + 1, Severity.CRITICAL)
+    for incident in (first, second, elsewhere):
+        ok(post(client, op, incident, "dispatch", assignees=[worker.id]))
+    queue = ok(client.get("/v1/me/queue", headers=bearer(settings, worker)))["items"]
+    # A new incident has no stored clock until its first step: among the critical ones it
+    # comes after the one whose accept clock runs. One from another cell shows because it
+    # was sent to this worker; nothing else of other cells does.
+    assert [(i["incident_id"], i["assigned_to_me"]) for i in queue] == [
+        (elsewhere, True),
+        (worst, False),
+        (first, True),
+        (second, True),
+    ]
