@@ -100,7 +100,8 @@ PERMISSIONS: Mapping[Role, Mapping[Action, Scope]] = {
     "supervisor": {**_FIELD_WORK, **_OVERSIGHT},
     "operator": {**_FIELD_WORK, **_OVERSIGHT},
     "admin": {**{action: "any" for action in _FIELD_WORK}, **_OVERSIGHT},
-    "system": {"escalate": "any"},
+    # The dispatcher sends detected incidents out and escalates overdue ones; nothing else.
+    "system": {"dispatch": "any", "escalate": "any"},
 }
 
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from gridwatch.devices import DeviceAdjusted
 from gridwatch.incidents import IncidentCleared, IncidentDetected, IncidentEnded
+from gridwatch.notifications import Notification
 from gridwatch.ports import RecordSink
 from gridwatch.records import DeadLetter, RoutedEvent
 from gridwatch.rejections import explain
@@ -22,6 +23,7 @@ from gridwatch.settings import Settings
 from gridwatch.store.devices import record_adjustments, record_endings
 from gridwatch.store.events import EventSeries
 from gridwatch.store.incidents import record_clearances, record_detections
+from gridwatch.store.notifications import record_notifications
 from gridwatch.wire import CELL_RECORD, FEEDBACK_RECORD, INCIDENT_RECORD
 
 log = logging.getLogger(__name__)
@@ -36,11 +38,12 @@ class _Batch:
     routed: list[RoutedEvent] = field(default_factory=list)
     adjusted: list[DeviceAdjusted] = field(default_factory=list)
     ended: list[IncidentEnded] = field(default_factory=list)
+    notified: list[Notification] = field(default_factory=list)
     rejected: list[DeadLetter] = field(default_factory=list)
 
 
 class QueueWriter:
-    """Consumes incidents, events, adjustments and feedback; one transaction per poll."""
+    """Consumes incidents, events, adjustments, feedback, notifications; one transaction a poll."""
 
     def __init__(self, settings: Settings, *, conn: psycopg.Connection, sink: RecordSink) -> None:
         kafka = settings.kafka
@@ -48,6 +51,7 @@ class QueueWriter:
         self._events_topic = kafka.topic("events")
         self._adjustments_topic = kafka.topic("adjustments")
         self._feedback_topic = kafka.topic("feedback")
+        self._notifications_topic = kafka.topic("notifications")
         self._deadletter_topic = kafka.topic("deadletter")
         self._kafka = kafka
         self._conn = conn
@@ -70,6 +74,8 @@ class QueueWriter:
             said = FEEDBACK_RECORD.validate_json(record.value)
             if isinstance(said, IncidentEnded):
                 batch.ended.append(said)
+        elif record.topic == self._notifications_topic:
+            batch.notified.append(Notification.model_validate_json(record.value))
         else:
             parsed = CELL_RECORD.validate_json(record.value)
             # Reports live on as incident evidence; only device events are a series.
@@ -120,8 +126,9 @@ class QueueWriter:
             self._series.record(self._conn, batch.routed, today=datetime.now(UTC).date())
             record_adjustments(self._conn, batch.adjusted)
             record_endings(self._conn, batch.ended)
+            record_notifications(self._conn, batch.notified)
         self.written += len(batch.found) + len(batch.cleared) + len(batch.routed)
-        self.written += len(batch.adjusted) + len(batch.ended)
+        self.written += len(batch.adjusted) + len(batch.ended) + len(batch.notified)
 
     def run(self) -> None:
         """Poll, store, commit offsets, until `stop()`."""
@@ -130,6 +137,7 @@ class QueueWriter:
             self._events_topic,
             self._adjustments_topic,
             self._feedback_topic,
+            self._notifications_topic,
             bootstrap_servers=self._kafka.bootstrap,
             group_id=f"{self._kafka.topic_prefix}-alerts",
             client_id="gridwatch-alerts",

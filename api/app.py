@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +12,19 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.auth import signing_key
 from api.errors import install_error_handlers
-from api.routes import auth, cases, cells, devices, health, incidents, me, people, reports
+from api.push import Feed, Hub
+from api.routes import (
+    auth,
+    cases,
+    cells,
+    devices,
+    health,
+    incidents,
+    me,
+    notifications,
+    people,
+    reports,
+)
 from api.routes import photos as photo_routes
 from gridwatch.grid.model import Grid
 from gridwatch.ports import PhotoStore, RecordSink
@@ -23,8 +37,9 @@ def create_app(
     grid: Grid | None = None,
     sink: RecordSink | None = None,
     photos: PhotoStore | None = None,
+    feed: Feed | None = None,
 ) -> FastAPI:
-    """Build the API; the pool opens and the grid loads when the app starts."""
+    """Build the API; the pool opens, the grid loads and `feed` starts when the app starts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,9 +52,17 @@ def create_app(
         )
         await pool.open(wait=False)
         app.state.pool = pool
+        # The feed fills this replica's sockets (api.push.kafka_feed); tests feed the hub.
+        feeding: asyncio.Task[None] | None = (
+            None if feed is None else asyncio.create_task(feed(app.state.hub, pool))
+        )
         try:
             yield
         finally:
+            if feeding is not None:
+                feeding.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feeding
             await pool.close()
 
     app = FastAPI(
@@ -53,6 +76,7 @@ def create_app(
     # without them, filing reports and reading photos answer 503.
     app.state.sink = sink
     app.state.photos = photos
+    app.state.hub = Hub()
     install_error_handlers(app)
     for module in (
         health,
@@ -61,6 +85,7 @@ def create_app(
         incidents,
         cases,
         me,
+        notifications,
         people,
         reports,
         devices,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
+from fastapi.requests import HTTPConnection
 from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import AsyncConnectionPool
 
@@ -93,15 +94,16 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-async def _user_from_token(request: Request, token: str) -> User:
+async def user_from_token(connection: HTTPConnection, token: str) -> User:
+    """The active account an access token names; ApiError 401 otherwise (HTTP or WebSocket)."""
+    state = connection.app.state
     try:
-        claims = decode_token(
-            token, "access", auth=get_settings(request).auth, key=get_signing_key(request)
-        )
+        claims = decode_token(token, "access", auth=state.settings.auth, key=state.signing_key)
     except TokenError as exc:
         raise ApiError(401, exc.code, exc.msg, headers=_CHALLENGE) from None
+    pool: AsyncConnectionPool = state.pool
     # A pool connection of its own: the handler's stays free of this read's transaction.
-    async with get_pool(request).connection() as conn:
+    async with pool.connection() as conn:
         user = await get_user(conn, claims["sub"])
     if user is None or not user.active:
         msg = "the token's account no longer exists or is disabled"
@@ -116,14 +118,14 @@ async def get_current_user(
     if token is None:
         msg = "sign in first: send Authorization: Bearer <access token>"
         raise ApiError(401, "not_authenticated", msg, headers=_CHALLENGE)
-    return await _user_from_token(request, token)
+    return await user_from_token(request, token)
 
 
 async def get_optional_user(
     request: Request, token: Annotated[str | None, Depends(_bearer)]
 ) -> User | None:
     """The signed-in caller, or None without a token; a bad token is still a 401."""
-    return None if token is None else await _user_from_token(request, token)
+    return None if token is None else await user_from_token(request, token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

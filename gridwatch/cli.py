@@ -87,11 +87,43 @@ def run_alerts(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+async def _dispatch(settings: Settings) -> None:
+    import psycopg
+
+    from alerts.dispatcher import Dispatcher
+    from gridwatch.grid.model import Grid
+    from ingest.kafka_sink import KafkaSink
+
+    sink = KafkaSink(settings.kafka, client_id="gridwatch-dispatch")
+    try:
+        conninfo = settings.postgres.conninfo()
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            grid = Grid.load(settings.grid.path)
+            dispatcher = Dispatcher(settings, conn=conn, sink=sink, grid=grid)
+            _on_signals(dispatcher.stop)
+            await dispatcher.run()
+    finally:
+        sink.close()
+
+
+def run_dispatch(settings: Settings, _args: argparse.Namespace) -> int:
+    """The dispatcher: auto-dispatch, escalation and reminders."""
+    import asyncio
+
+    from gridwatch.kafka_admin import ensure_topics
+
+    ensure_topics(settings.kafka)
+    _migrated(settings)
+    asyncio.run(_dispatch(settings))
+    return 0
+
+
 def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     """The HTTP API under uvicorn."""
     import uvicorn
 
     from api.app import create_app
+    from api.push import kafka_feed
     from gridwatch.kafka_admin import ensure_topics
     from gridwatch.photos import FilesystemPhotoStore
     from ingest.kafka_sink import KafkaSink, LazySink
@@ -104,8 +136,9 @@ def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     sink = LazySink(connect)
     photos = FilesystemPhotoStore(settings.run_dir / "photos")
     try:
-        app = create_app(settings, sink=sink, photos=photos)
-        uvicorn.run(app, host=settings.api.host, port=settings.api.port)
+        feed = kafka_feed(settings)
+        app = create_app(settings, sink=sink, photos=photos, feed=feed)
+        uvicorn.run(app, host=settings.api.host, port=settings.api.port, ws="wsproto")
     finally:
         sink.close()
     return 0
@@ -235,6 +268,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "bridge": run_bridge,
     "streams": run_streams,
     "alerts": run_alerts,
+    "dispatch": run_dispatch,
     "api": run_api,
     "migrate": run_migrate,
     "schema": run_schema,

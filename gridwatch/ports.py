@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from gridwatch.notifications import Notification
 
 Done = Callable[[BaseException | None], None]
 
@@ -29,3 +32,23 @@ class PhotoStore(Protocol):
 
     def get(self, ref: str) -> tuple[bytes, str] | None:
         """The photo's bytes and content type, or None for an unknown reference."""
+
+
+Channel = Literal["websocket", "webhook", "webpush", "app"]
+DeliveryState = Literal["sent", "delivered", "failed", "acked"]
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What became of one notification on one channel."""
+
+    channel: Channel
+    state: DeliveryState
+    detail: str = ""
+
+
+class Notifier(Protocol):
+    """Hands a notification to one channel (phones' sockets, a gateway, ...)."""
+
+    async def deliver(self, n: Notification) -> DeliveryResult:
+        """Deliver once; the result says how far it got."""

@@ -7,8 +7,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridwatch.assignment_settings import AssignmentSettings
 from gridwatch.auth_settings import AuthSettings
 from gridwatch.detection_settings import DetectSettings
+from gridwatch.notify_settings import NotifySettings
 from gridwatch.sections import Section
 from gridwatch.sla_settings import SlaSettings
 
@@ -176,8 +178,14 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(
         default_factory=AuthSettings, title="Auth", description="Accounts and tokens."
     )
+    assignment: AssignmentSettings = Field(
+        default_factory=AssignmentSettings, title="Assignment", description="Who gets what."
+    )
     sla: SlaSettings = Field(
         default_factory=SlaSettings, title="SLA", description="Deadlines of the closed loop."
+    )
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings, title="Notify", description="Notification channels."
     )
     stack: StackSettings = Field(
         default_factory=StackSettings, title="Stack scripts", description="deploy/ scripts."

@@ -170,11 +170,15 @@ class Proc:
         return "\n".join(text.splitlines()[-lines:])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def procs(
     run_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., Proc]]:
-    """Start gridwatch processes; all are stopped, and their logs shown, at the end."""
+    """Start gridwatch processes; all are stopped, and their logs shown, when the module ends.
+
+    Per module, not per session: processes of earlier modules would otherwise keep running
+    and load the 2-core machine under the timing-sensitive tests that follow.
+    """
     # `env` goes over the run's variables: a second platform with settings of its own.
     log_dir = tmp_path_factory.mktemp("logs")
     started: list[Proc] = []

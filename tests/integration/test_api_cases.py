@@ -47,11 +47,11 @@ def worker(settings: Settings, grid: Grid) -> User:
     return add_user(settings, "worker", grid.cells[CELL].id)
 
 
-def detect(settings: Settings, grid: Grid, cell_index: int, severity: Severity) -> str:
-    """A new fire incident in a cell, stored as the incident stream stores it; its id."""
+def detection(grid: Grid, cell_index: int, severity: Severity) -> IncidentDetected:
+    """A new fire incident in a cell, as the incident stream reports it."""
     cell = grid.cells[cell_index]
     now = datetime.now(UTC)
-    found = IncidentDetected(
+    return IncidentDetected(
         incident_id=f"{cell.id}-fire-{uuid.uuid4().hex[:12]}",
         cell_id=cell.id,
         kind="hazard",
@@ -69,6 +69,11 @@ def detect(settings: Settings, grid: Grid, cell_index: int, severity: Severity) 
             lat=cell.centroid[1],
         ),
     )
+
+
+def detect(settings: Settings, grid: Grid, cell_index: int, severity: Severity) -> str:
+    """A new fire incident in a cell, stored as the incident stream stores it; its id."""
+    found = detection(grid, cell_index, severity)
     with psycopg.connect(settings.postgres.conninfo()) as conn:
         migrate(conn)
         record_detections(conn, [found])

@@ -132,7 +132,7 @@ def test_illegal_moves_are_refused_with_status_action_and_who_may(
 # Written out here: `*` on any incident, `A` only when assigned to it, `-` never.
 MATRIX = """
               worker mediator supervisor operator admin system
-dispatch      -      -        *          *        *     -
+dispatch      -      -        *          *        *     *
 accept        A      A        A          A        *     -
 arrive        A      A        A          A        *     -
 resolve       A      A        A          A        *     -
@@ -368,7 +368,7 @@ def test_a_worker_may_not_close_and_is_told_who_may() -> None:
     )
 
 
-def test_the_timer_may_only_escalate() -> None:
+def test_the_timer_may_only_dispatch_and_escalate() -> None:
     with pytest.raises(IllegalTransition, match="sla-timer is a system"):
         transition(
             case("dispatched", assignees=("w-1",)),

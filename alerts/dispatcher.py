@@ -1,0 +1,248 @@
+"""The dispatcher: sends detected incidents to people, escalates overdue clocks, reminds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from pydantic import ValidationError
+
+from alerts.commands import LEVELS, Actor, Dispatch, Escalate
+from alerts.dispatch_people import first_assignees, level_assignees
+from alerts.flows import apply_command
+from alerts.lifecycle import IllegalTransition, IncidentCase
+from alerts.sla import Deadline, deadlines, escalation_level, next_reminder
+from gridwatch.grid.model import Grid
+from gridwatch.incidents import IncidentDetected
+from gridwatch.notifications import Notification, NotificationKind, notification_id
+from gridwatch.ports import RecordSink
+from gridwatch.settings import Settings
+from gridwatch.store.cases import StoredCase, read_case
+from gridwatch.store.dispatch import (
+    claim_clocks,
+    lock_incident,
+    mark_reminded,
+    open_clock,
+    start_clock,
+)
+from gridwatch.wire import INCIDENT_RECORD
+
+log = logging.getLogger(__name__)
+
+TIMER = Actor(id="sla-timer", role="system")
+TICK_S = 2.0
+CLAIM_LIMIT = 100
+# How long a detection whose incident row the queue writer has not stored yet waits to retry.
+NOT_STORED_PAUSE_S = 0.5
+
+
+def _no_guard(_locked: StoredCase) -> None:
+    """The timer acts on any incident: nothing to check beyond `transition()`."""
+
+
+def _notice(
+    case: IncidentCase, kind: NotificationKind, cause: str, recipient: str, body: str, at: datetime
+) -> Notification:
+    return Notification(
+        notification_id=notification_id(case.incident_id, cause, recipient),
+        recipient=recipient,
+        incident_id=case.incident_id,
+        cell_id=case.cell_id,
+        kind=kind,
+        severity=int(case.severity),
+        title=f"{kind}: {case.category} in {case.cell_id}"[:120],
+        body=body[:1000],
+        created_at=at,
+    )
+
+
+def _announce(case: IncidentCase, kind: NotificationKind, at: datetime) -> list[Notification]:
+    """One notification to each person the latest step named; the step's seq is the cause."""
+    step = case.timeline[-1]
+    cause = f"step:{len(case.timeline) - 1}"
+    body = step.reason or step.note or f"{case.category} incident {case.incident_id}"
+    return [_notice(case, kind, cause, person, body, at) for person in step.assignees]
+
+
+class Dispatcher:
+    """One dispatcher process; any number may run against the same database."""
+
+    def __init__(
+        self, settings: Settings, *, conn: psycopg.AsyncConnection, sink: RecordSink, grid: Grid
+    ) -> None:
+        self._settings = settings
+        self._conn = conn
+        self._sink = sink
+        self._grid = grid
+        self._topic = settings.kafka.topic("notifications")
+        self._stop = threading.Event()
+
+    def _send(self, notes: Iterable[Notification]) -> None:
+        """Produce after the commit: at least once, the deterministic ids drop repeats."""
+        failures: list[BaseException] = []
+        for note in notes:
+            self._sink.send(
+                self._topic,
+                note.recipient.encode(),
+                note.model_dump_json(by_alias=True).encode(),
+                lambda exc: failures.append(exc) if exc else None,
+            )
+        self._sink.flush(timeout_s=30)
+        if failures:
+            raise RuntimeError(f"could not produce notifications: {failures[0]!r}")
+
+    async def dispatch(self, found: IncidentDetected, now: datetime) -> bool:
+        """Send a new incident nobody holds to people; False while its row is not stored yet."""
+        sla, notes = self._settings.sla, []
+        async with self._conn.transaction():
+            stored = await read_case(self._conn, found.incident_id, lock=True)
+            if stored is None:
+                return False
+            case = stored.case
+            if case.status != "new" or case.assignees:
+                # A redelivery after a crash between commit and produce: say it again.
+                last = case.timeline[-1] if case.timeline else None
+                ours = last is not None and last.action == "dispatch" and last.actor == TIMER
+                notes = _announce(case, "assigned", now) if ours else []
+            else:
+                if not await open_clock(self._conn, case.incident_id):
+                    await start_clock(self._conn, deadlines(case, sla)[0])
+                notes = await self._first_dispatch(stored, now)
+        self._send(notes)
+        return True
+
+    async def _first_dispatch(self, stored: StoredCase, now: datetime) -> list[Notification]:
+        accounts, reason = await first_assignees(
+            self._conn, stored, grid=self._grid, cfg=self._settings.assignment, at=now
+        )
+        incident_id = stored.case.incident_id
+        if not accounts:
+            log.warning("incident %s: nobody to dispatch to; its accept clock runs", incident_id)
+            return []
+        command = Dispatch(actor=TIMER, assignees=tuple(accounts), note=reason)
+        try:
+            case, _ = await apply_command(
+                self._conn,
+                incident_id,
+                command,
+                at=now,
+                sla_cfg=self._settings.sla,
+                guard=_no_guard,
+            )
+        except IllegalTransition as refused:
+            log.info("incident %s already dispatched: %s", incident_id, refused.message)
+            return []
+        log.info("dispatched %s to %s", incident_id, ", ".join(accounts))
+        return _announce(case, "assigned", now)
+
+    async def tick(self, now: datetime) -> int:
+        """Escalate or remind for every claimable clock, in one transaction; how many acted."""
+        notes: list[Notification] = []
+        async with self._conn.transaction():
+            rows = await claim_clocks(
+                self._conn, now=now, cfg=self._settings.sla, limit=CLAIM_LIMIT
+            )
+            for row in rows:
+                notes += await self._act(row, now)
+        self._send(notes)
+        return len(rows)
+
+    async def _act(self, row: dict[str, Any], now: datetime) -> list[Notification]:
+        """Escalate a due clock if there is a level above, else remind when a reminder is owed."""
+        # A step in flight holds the incident and waits for our clock row: leave it to them.
+        if not await lock_incident(self._conn, row["incident_id"]):
+            return []
+        stored = await read_case(self._conn, row["incident_id"], lock=True)
+        assert stored is not None  # the clock row references it
+        case = stored.case
+        fields = ("incident_id", "cell_id", "clock", "level", "started_at", "due_at")
+        deadline = Deadline.model_validate({k: row[k] for k in fields})
+        level = escalation_level(case.level, LEVELS)
+        if deadline.due_at <= now and level is not None:
+            accounts = await level_assignees(self._conn, stored, level, grid=self._grid, at=now)
+            if accounts:
+                reason = f"{deadline.clock} deadline passed at {deadline.due_at:%Y-%m-%d %H:%M:%S}Z"
+                command = Escalate(
+                    actor=TIMER, level=level, reason=reason, assignees=tuple(accounts)
+                )
+                case, _ = await apply_command(
+                    self._conn,
+                    case.incident_id,
+                    command,
+                    at=now,
+                    sla_cfg=self._settings.sla,
+                    guard=_no_guard,
+                )
+                log.info("escalated %s to %s: %s", case.incident_id, level, ", ".join(accounts))
+                return _announce(case, "escalated", now)
+            log.warning("incident %s: nobody at %s to escalate to", case.incident_id, level)
+        owed = next_reminder(deadline, row["last_reminded_at"], self._settings.sla)
+        if owed > now:
+            return []
+        await mark_reminded(self._conn, row["id"], now)
+        # The reminder's offset into its clock run names it, so a retry makes the same ids.
+        cause = f"reminder:{row['id']}:{int((owed - deadline.started_at).total_seconds())}"
+        body = f"{deadline.clock} due at {deadline.due_at:%H:%M:%S}Z: please act"
+        return [_notice(case, "reminder", cause, person, body, now) for person in case.assignees]
+
+    async def _consume(
+        self, consumer: KafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> bool:
+        """Dispatch each detection in order; commit what is done; False if some must wait."""
+        done: dict[TopicPartition, OffsetAndMetadata] = {}
+        waiting = False
+        for tp, records in batches.items():
+            for record in records:
+                try:
+                    item = INCIDENT_RECORD.validate_json(record.value)
+                except ValidationError:
+                    # The queue writer dead-letters it; the dispatcher has nothing to send.
+                    log.warning("skipping unreadable record at offset %d", record.offset)
+                    item = None
+                if isinstance(item, IncidentDetected) and not await self.dispatch(
+                    item, datetime.now(UTC)
+                ):
+                    consumer.seek(tp, record.offset)
+                    waiting = True
+                    break
+                done[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        if done:
+            consumer.commit(done)
+        return not waiting
+
+    async def run(self) -> None:
+        """Consume detections and tick the clocks until `stop()`."""
+        kafka = self._settings.kafka
+        consumer = KafkaConsumer(
+            kafka.topic("incidents"),
+            bootstrap_servers=kafka.bootstrap,
+            group_id=f"{kafka.topic_prefix}-dispatch",
+            client_id="gridwatch-dispatch",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=200,
+        )
+        next_tick = 0.0
+        try:
+            while not self._stop.is_set():
+                # Blocking is fine: this loop is the process's only work.
+                batches = consumer.poll(timeout_ms=500)
+                if batches and not await self._consume(consumer, batches):
+                    await asyncio.sleep(NOT_STORED_PAUSE_S)
+                if time.monotonic() >= next_tick:
+                    await self.tick(datetime.now(UTC))
+                    next_tick = time.monotonic() + TICK_S
+        finally:
+            consumer.close(autocommit=False)
+
+    def stop(self) -> None:
+        """Ask `run` to return after the work in hand."""
+        self._stop.set()

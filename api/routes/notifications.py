@@ -1,0 +1,222 @@
+"""Notifications for the phone: live over a WebSocket, caught up over REST, acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconnect
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel, Field
+
+from api.deps import ConnDep, CurrentUser, SettingsDep, client_address, user_from_token
+from api.errors import ApiError
+from api.push import Connection, Hub
+from gridwatch.notifications import Notification
+from gridwatch.ports import DeliveryResult
+from gridwatch.store.notifications import (
+    PushSubscription,
+    notification_recipient,
+    notifications_since,
+    record_delivery,
+    save_subscription,
+)
+from gridwatch.store.users import record_audit
+from gridwatch.webpush import application_server_key
+
+router = APIRouter(tags=["notifications"])
+
+# At most this many missed notifications per catch-up read (REST page or socket backlog).
+_BACKLOG = 500
+# Close codes of the socket: a token that is no good, and a phone too slow to keep up.
+_UNAUTHORIZED = 4401
+_TOO_SLOW = 4408
+
+Since = Annotated[
+    int, Query(ge=0, description="Cursor: only notifications with a larger seq (0: all).")
+]
+
+
+class NotificationItem(BaseModel):
+    """One notification with its cursor position."""
+
+    seq: int | None = Field(description="Catch-up cursor; null on a live push not yet stored.")
+    notification: Notification = Field(description="The notification.")
+
+
+class NotificationPage(BaseModel):
+    """Missed notifications, oldest first; ask again with `since=next` for more."""
+
+    items: list[NotificationItem] = Field(description="Unacknowledged notifications, by seq.")
+    next: int = Field(description="The cursor to pass as `since` next time.")
+
+
+class Acked(BaseModel):
+    """The acknowledgement recorded."""
+
+    notification_id: str = Field(description="The notification.")
+    state: str = Field("acked", description="Always `acked`.")
+
+
+@router.get(
+    "/v1/me/notifications", response_model=NotificationPage, summary="Notifications I missed"
+)
+async def read_notifications(
+    conn: ConnDep,
+    user: CurrentUser,
+    since: Since = 0,
+    limit: Annotated[int, Query(ge=1, le=_BACKLOG, description="At most this many.")] = 100,
+) -> NotificationPage:
+    """My unacknowledged notifications after `since`, oldest first."""
+    rows = await notifications_since(conn, user.id, since=since, limit=limit)
+    items = [NotificationItem(seq=seq, notification=n) for seq, n in rows]
+    return NotificationPage(items=items, next=rows[-1][0] if rows else since)
+
+
+@router.post(
+    "/v1/me/notifications/{notification_id}/ack",
+    response_model=Acked,
+    summary="Acknowledge a notification",
+)
+async def ack_notification(
+    conn: ConnDep,
+    user: CurrentUser,
+    request: Request,
+    notification_id: Annotated[str, Path(description="The notification's id.")],
+) -> Acked:
+    """Record that I saw it (idempotent); it leaves my catch-up reads."""
+    if await notification_recipient(conn, notification_id) != user.id:
+        raise ApiError(404, "not_found", f"you have no notification {notification_id}")
+    await record_delivery(conn, notification_id, DeliveryResult("app", "acked"))
+    await record_audit(
+        conn,
+        actor=user.id,
+        action="notification.ack",
+        target=f"notification:{notification_id}",
+        client=client_address(request),
+    )
+    return Acked(notification_id=notification_id)
+
+
+class SubscriptionKeys(BaseModel):
+    """The keys of a browser's PushSubscription (`subscription.toJSON().keys`)."""
+
+    p256dh: str = Field(min_length=1, max_length=200, description="Browser's P-256 key, b64url.")
+    auth: str = Field(min_length=1, max_length=100, description="Auth secret, base64url.")
+
+
+class SubscriptionIn(BaseModel):
+    """A browser's PushSubscription as `subscription.toJSON()` gives it."""
+
+    endpoint: str = Field(pattern=r"^https?://", max_length=2000, description="Push service URL.")
+    keys: SubscriptionKeys = Field(description="What the payload is encrypted for.")
+
+
+class VapidKey(BaseModel):
+    """What a page passes as `applicationServerKey` to `pushManager.subscribe`."""
+
+    public_key: str = Field(description="The VAPID public key, uncompressed point, base64url.")
+
+
+@router.get("/v1/push/vapid-key", response_model=VapidKey, summary="Web Push server key")
+async def read_vapid_key(settings: SettingsDep) -> VapidKey:
+    """The key to subscribe with; 503 while Web Push is not configured."""
+    key = settings.notify.vapid_private_key.get_secret_value()
+    if not key:
+        raise ApiError(503, "no_web_push", "this API runs without Web Push")
+    return VapidKey(public_key=application_server_key(key))
+
+
+@router.post(
+    "/v1/me/push-subscriptions", status_code=204, summary="Receive Web Push on this browser"
+)
+async def subscribe(
+    request: Request, conn: ConnDep, user: CurrentUser, body: SubscriptionIn
+) -> None:
+    """Keep the browser's subscription: my notifications are pushed to it too."""
+    subscription = PushSubscription(body.endpoint, body.keys.p256dh, body.keys.auth)
+    await save_subscription(conn, user.id, subscription)
+    await record_audit(
+        conn,
+        actor=user.id,
+        action="notification.subscribe",
+        target=f"user:{user.id}",
+        client=client_address(request),
+    )
+
+
+async def _push(
+    websocket: WebSocket, connection: Connection, item: NotificationItem, pool: AsyncConnectionPool
+) -> None:
+    """Send a notification unless this socket already carried it, and record that it went."""
+    n = item.notification
+    if not connection.first_time(n.notification_id):
+        return
+    message = {"type": "notification"} | item.model_dump(mode="json", by_alias=True)
+    await websocket.send_text(json.dumps(message))
+    async with pool.connection() as conn:
+        await record_delivery(conn, n.notification_id, DeliveryResult("websocket", "sent"))
+
+
+async def _serve(
+    websocket: WebSocket, connection: Connection, user_id: str, since: int | None
+) -> None:
+    """The backlog after `since` (if given), then live notifications, until the phone leaves."""
+    pool: AsyncConnectionPool = websocket.app.state.pool
+    if since is not None:
+        async with pool.connection() as conn:
+            backlog = await notifications_since(conn, user_id, since=since, limit=_BACKLOG)
+        for seq, n in backlog:
+            await _push(websocket, connection, NotificationItem(seq=seq, notification=n), pool)
+    while True:
+        n = await connection.inbox.get()
+        if connection.overflowed:
+            await websocket.close(_TOO_SLOW, "too far behind; reconnect with since")
+            return
+        await _push(websocket, connection, NotificationItem(seq=None, notification=n), pool)
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Read (and ignore) what the phone sends, until it disconnects."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()
+
+
+@router.websocket("/v1/ws")
+async def live(
+    websocket: WebSocket,
+    token: Annotated[str, Query(description="An access token (browsers cannot set headers).")],
+    since: Annotated[
+        int | None, Query(ge=0, description="Send what I missed after it first.")
+    ] = None,
+) -> None:
+    """Push my notifications as they come; with `since`, what I missed comes first."""
+    try:
+        user = await user_from_token(websocket, token)
+    except ApiError as exc:
+        # Accepted first: a refused handshake is a bare 403 to a browser, a close code is not.
+        await websocket.accept()
+        await websocket.close(_UNAUTHORIZED, exc.msg)
+        return
+    hub: Hub = websocket.app.state.hub
+    await websocket.accept()
+    # Attached before the backlog is read: nothing stored meanwhile falls between the two,
+    # and what arrives on both ways is sent once.
+    connection = hub.attach(user.id)
+    tasks = [
+        asyncio.create_task(_serve(websocket, connection, user.id, since)),
+        asyncio.create_task(_until_closed(websocket)),
+    ]
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            # A send to a phone that just left fails: that is the phone leaving, not an error.
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                task.result()
+    finally:
+        hub.detach(user.id, connection)

@@ -1,0 +1,366 @@
+"""Notification delivery against PostgreSQL and Kafka: sockets, catch-up, acks, webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hmac
+import json
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import http_ece  # type: ignore[import-untyped]
+import httpx
+import jwt
+import psycopg
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fastapi.testclient import TestClient
+from psycopg_pool import AsyncConnectionPool
+from pydantic import SecretStr
+from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+
+from alerts.queue import QueueWriter
+from api.app import create_app
+from api.push import Connection, Hub, kafka_feed
+from gridwatch.accounts import User
+from gridwatch.grid.model import Grid
+from gridwatch.kafka_admin import ensure_topics
+from gridwatch.notifications import Notification, notification_id
+from gridwatch.notify_settings import NotifySettings
+from gridwatch.ports import DeliveryResult
+from gridwatch.settings import Settings
+from gridwatch.store.migrate import migrate
+from gridwatch.store.notifications import record_notifications
+from gridwatch.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
+from gridwatch.webpush import WebPushNotifier, application_server_key
+from ingest.kafka_sink import KafkaSink
+from tests.integration.conftest import add_user, bearer, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+def note(recipient: str, cause: str | None = None) -> Notification:
+    """A new notification to `recipient` about a fresh incident."""
+    incident = f"inc-{uuid.uuid4().hex[:8]}"
+    return Notification(
+        notification_id=notification_id(incident, cause or "assigned", recipient),
+        recipient=recipient,
+        incident_id=incident,
+        cell_id="cell-1",
+        kind="assigned",
+        severity=3,
+        title="Smoke in your cell",
+        body="Go and look.",
+        created_at=datetime.now(UTC),
+    )
+
+
+def store(settings: Settings, *items: Notification) -> list[int]:
+    """Store notifications as the queue writer does; their seq, in order."""
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        record_notifications(conn, items)
+        rows = conn.execute(
+            "SELECT seq FROM notifications WHERE notification_id = ANY(%s) ORDER BY seq",
+            ([n.notification_id for n in items],),
+        ).fetchall()
+    return [seq for (seq,) in rows]
+
+
+def deliveries(settings: Settings, nid: str) -> dict[str, str]:
+    """Channel to state of one notification's delivery rows."""
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT channel, state FROM deliveries WHERE notification_id = %s", (nid,)
+        ).fetchall()
+    return dict(rows)
+
+
+def token(settings: Settings, user: User) -> str:
+    """The raw access token of `user`."""
+    return bearer(settings, user)["Authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture
+def client(settings: Settings, grid: Grid) -> Iterator[TestClient]:
+    """An API without a Kafka feed: the test hands notifications to its hub."""
+    with TestClient(create_app(settings, grid=grid)) as c:
+        yield c
+
+
+def push(client: TestClient, n: Notification) -> None:
+    """Hand `n` to the API's hub, as its Kafka feed would."""
+    hub: Hub = client.app.state.hub  # type: ignore[attr-defined]
+    assert client.portal is not None
+    client.portal.call(hub.deliver, n)
+
+
+def received(ws: WebSocketTestSession) -> tuple[int | None, str]:
+    """(seq, notification id) of the next message."""
+    message: dict[str, Any] = ws.receive_json()
+    assert message["type"] == "notification"
+    return message["seq"], message["notification"]["notification_id"]
+
+
+def test_a_live_notification_reaches_only_its_recipient_once(
+    settings: Settings, grid: Grid, client: TestClient
+) -> None:
+    alice = add_user(settings, "worker", grid.cells[0].id)
+    bob = add_user(settings, "worker", grid.cells[1].id)
+    first, again, for_bob = note(alice.id), note(alice.id), note(bob.id)
+    with (
+        client.websocket_connect(f"/v1/ws?token={token(settings, alice)}") as ws_a,
+        client.websocket_connect(f"/v1/ws?token={token(settings, bob)}") as ws_b,
+    ):
+        push(client, first)
+        push(client, first)  # a replay: never twice on one socket
+        push(client, again)
+        push(client, for_bob)
+        assert received(ws_a) == (None, first.notification_id)
+        assert received(ws_a) == (None, again.notification_id)
+        # Bob's first message is his own: Alice's never reached his socket.
+        assert received(ws_b) == (None, for_bob.notification_id)
+    store(settings, first)
+    assert deliveries(settings, first.notification_id) == {"websocket": "sent"}
+
+
+def test_a_bad_token_is_refused(client: TestClient) -> None:
+    with (
+        client.websocket_connect("/v1/ws?token=not-a-token") as ws,
+        pytest.raises(WebSocketDisconnect) as refused,
+    ):
+        ws.receive_json()
+    assert refused.value.code == 4401
+
+
+def test_reconnecting_with_since_sends_the_missed_ones_once(
+    settings: Settings, grid: Grid, client: TestClient
+) -> None:
+    user = add_user(settings, "worker", grid.cells[2].id)
+    seen, missed_1, missed_2, later = (note(user.id) for _ in range(4))
+    seqs = store(settings, seen, missed_1, missed_2)
+    url = f"/v1/ws?token={token(settings, user)}&since={seqs[0]}"
+    with client.websocket_connect(url) as ws:
+        assert received(ws) == (seqs[1], missed_1.notification_id)
+        assert received(ws) == (seqs[2], missed_2.notification_id)
+        push(client, missed_2)  # the live copy of one the backlog already carried
+        push(client, later)
+        assert received(ws) == (None, later.notification_id)
+
+
+def test_catch_up_and_ack(settings: Settings, grid: Grid, client: TestClient) -> None:
+    user = add_user(settings, "worker", grid.cells[3].id)
+    other = add_user(settings, "worker", grid.cells[3].id)
+    one, two, theirs = note(user.id), note(user.id), note(other.id)
+    seqs = store(settings, one, two, theirs)
+    headers = bearer(settings, user)
+    page = client.get("/v1/me/notifications", params={"since": 0}, headers=headers).json()
+    mine = [(i["seq"], i["notification"]["notification_id"]) for i in page["items"]]
+    assert mine[-2:] == [(seqs[0], one.notification_id), (seqs[1], two.notification_id)]
+    assert page["next"] == seqs[1]
+    after = client.get("/v1/me/notifications", params={"since": seqs[0]}, headers=headers)
+    assert [i["seq"] for i in after.json()["items"]] == [seqs[1]]
+
+    for _ in range(2):  # idempotent
+        acked = client.post(f"/v1/me/notifications/{one.notification_id}/ack", headers=headers)
+        assert acked.status_code == 200, acked.text
+        assert acked.json() == {"notification_id": one.notification_id, "state": "acked"}
+    assert deliveries(settings, one.notification_id) == {"app": "acked"}
+    page = client.get("/v1/me/notifications", params={"since": 0}, headers=headers).json()
+    assert one.notification_id not in {i["notification"]["notification_id"] for i in page["items"]}
+
+    refused = client.post(f"/v1/me/notifications/{theirs.notification_id}/ack", headers=headers)
+    assert refused.status_code == 404
+    assert refused.json()["detail"][0]["code"] == "not_found"
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    """A gateway that fails the first request with a 500 and keeps what it was sent."""
+
+    statuses: list[int]
+    got: list[tuple[bytes, dict[str, str]]]
+
+    def do_POST(self) -> None:
+        """Keep the body and the headers (names in lower case); answer the next status."""
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.got.append((body, {k.lower(): v for k, v in self.headers.items()}))
+        self.send_response(self.statuses.pop(0) if self.statuses else 200)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        """Quiet."""
+
+
+@contextmanager
+def gateway(statuses: list[int]) -> Iterator[tuple[str, list[tuple[bytes, dict[str, str]]]]]:
+    """A gateway on 127.0.0.1 answering `statuses`, then 200: its URL and what it got."""
+    got: list[tuple[bytes, dict[str, str]]] = []
+    handler = type("Gateway", (_Gateway,), {"statuses": statuses, "got": got})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/sms", got
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_webhook_signs_and_retries_after_a_500() -> None:
+    n = note("u-somebody")
+
+    async def send(url: str) -> tuple[str, str]:
+        settings = NotifySettings(
+            webhook_url=url, webhook_secret=SecretStr("gateway key"), backoff_s=0.01
+        )
+        async with httpx.AsyncClient() as http:
+            result = await WebhookNotifier(settings, client=http).deliver(n)
+        return result.state, result.detail
+
+    with gateway([500]) as (url, got):
+        assert asyncio.run(send(url)) == ("delivered", "HTTP 200")
+    assert len(got) == 2
+    body, headers = got[1]
+    assert hmac.compare_digest(headers[SIGNATURE_HEADER.lower()], signature(b"gateway key", body))
+    assert json.loads(body)["notification_id"] == n.notification_id
+
+
+def test_the_kafka_feed_fills_sockets_and_the_webhook(settings: Settings, sink: KafkaSink) -> None:
+    ensure_topics(settings.kafka)
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        migrate(conn)
+    recipient = f"u-{uuid.uuid4().hex[:8]}"
+    topic = settings.kafka.topic("notifications")
+
+    async def first_pushed(socket: Connection) -> Notification:
+        """The feed starts at the end of the topic: publish until one reaches the socket."""
+        for attempt in range(60):
+            probe = note(recipient, f"probe-{attempt}")
+            value = probe.model_dump_json(by_alias=True).encode()
+            sink.send(topic, recipient.encode(), value, lambda _exc: None)
+            sink.flush(timeout_s=10)
+            with contextlib.suppress(TimeoutError):
+                return await asyncio.wait_for(socket.inbox.get(), timeout=1.0)
+        pytest.fail("the feed never pushed a notification")
+
+    async def scenario(url: str) -> tuple[Notification, dict[str, str]]:
+        notify = NotifySettings(webhook_url=url, webhook_secret=SecretStr("k"))
+        feed = kafka_feed(settings.model_copy(update={"notify": notify}))
+        hub = Hub()
+        async with AsyncConnectionPool(settings.postgres.conninfo(), open=False) as pool:
+            running = asyncio.create_task(feed(hub, pool))
+            try:
+                pushed = await first_pushed(hub.attach(recipient))
+                for _ in range(300):
+                    recorded = await asyncio.to_thread(deliveries, settings, pushed.notification_id)
+                    if recorded:
+                        return pushed, recorded
+                    await asyncio.sleep(0.1)
+                pytest.fail("the webhook relay recorded no delivery")
+            finally:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+
+    with gateway([]) as (url, got):
+        pushed, recorded = asyncio.run(scenario(url))
+    assert recorded == {"webhook": "delivered"}
+    sent = [json.loads(body)["notification_id"] for body, _ in got]
+    assert sent.count(pushed.notification_id) == 1
+
+
+def test_the_queue_writer_stores_each_notification_once(
+    settings: Settings, sink: KafkaSink
+) -> None:
+    ensure_topics(settings.kafka)
+    n = note(f"u-{uuid.uuid4().hex[:8]}")
+    topic = settings.kafka.topic("notifications")
+    failures: list[BaseException] = []
+    for _ in range(2):  # the dispatcher retrying after a crash publishes the same id again
+        sink.send(
+            topic,
+            n.recipient.encode(),
+            n.model_dump_json(by_alias=True).encode(),
+            lambda exc: failures.append(exc) if exc else None,
+        )
+    sink.flush(timeout_s=30)
+    assert not failures
+    records = read_topic(
+        settings, "notifications", lambda r: r.key == n.recipient.encode(), count=2
+    )
+    assert len(records) == 2
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        writer = QueueWriter(settings, conn=conn, sink=sink)
+        writer.handle(records)
+        writer.handle(records)  # a replay after a crash before the offset commit
+        rows = conn.execute(
+            "SELECT recipient, kind, payload->>'title' FROM notifications"
+            " WHERE notification_id = %s",
+            (n.notification_id,),
+        ).fetchall()
+    assert rows == [(n.recipient, "assigned", n.title)]
+
+
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as Web Push writes keys."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_web_push_is_signed_encrypted_and_forgets_gone_subscriptions(
+    settings: Settings, grid: Grid, client: TestClient
+) -> None:
+    user = add_user(settings, "worker", grid.cells[4].id)
+    browser = ec.generate_private_key(ec.SECP256R1())
+    p256dh = browser.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    auth = os.urandom(16)
+    vapid = ec.generate_private_key(ec.SECP256R1())
+    vapid_key = b64url(vapid.private_numbers().private_value.to_bytes(32, "big"))
+    notify = NotifySettings(
+        vapid_private_key=SecretStr(vapid_key), vapid_subject="mailto:ops@example.org"
+    )
+    first, second = note(user.id), note(user.id)
+    assert client.get("/v1/push/vapid-key").status_code == 503  # this app has no key
+
+    async def send() -> list[DeliveryResult]:
+        async with AsyncConnectionPool(settings.postgres.conninfo(), open=False) as pool:
+            notifier = WebPushNotifier(notify, pool=pool)
+            return [await notifier.deliver(first), await notifier.deliver(second)]
+
+    with gateway([201, 410]) as (url, got):
+        subscription = {"endpoint": url, "keys": {"p256dh": b64url(p256dh), "auth": b64url(auth)}}
+        answer = client.post(
+            "/v1/me/push-subscriptions", json=subscription, headers=bearer(settings, user)
+        )
+        assert answer.status_code == 204, answer.text
+        results = asyncio.run(send())
+    assert [(r.state, r.detail) for r in results] == [("delivered", "[201]"), ("failed", "[410]")]
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM push_subscriptions WHERE account_id = %s", (user.id,)
+        ).fetchone()
+    assert left == (0,)  # the push service said 410: gone
+
+    body, headers = got[0]
+    assert headers["content-encoding"] == "aes128gcm"
+    plain = http_ece.decrypt(body, private_key=browser, auth_secret=auth, version="aes128gcm")
+    assert Notification.model_validate_json(plain) == first
+    match = re.fullmatch(r"vapid t=([^,]+),\s*k=(\S+)", headers["authorization"])
+    assert match is not None
+    assert match.group(2) == application_server_key(vapid_key)
+    claims = jwt.decode(
+        match.group(1),
+        key=vapid.public_key(),
+        algorithms=["ES256"],
+        audience=url.removesuffix("/sms"),
+    )
+    assert claims["sub"] == "mailto:ops@example.org"
