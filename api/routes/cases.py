@@ -21,8 +21,7 @@ from api.access import worker_can_see
 from api.deps import ConnDep, CurrentUser, GridDep, SettingsDep, client_address, get_photos
 from api.errors import ApiError
 from api.loop_schemas import CaseRead, TimelineRead, WarningRead, clock_read
-from api.publish import send_durably
-from api.routes.reports import ACK_TIMEOUT_S
+from api.publish import ACK_TIMEOUT_S, send_durably
 from api.step_body import STEP_BODY_DOC, read_step_body
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api.deps import ConnDep, SettingsDep, SinkDep, client_address, require_roles
 from api.errors import ApiError
-from api.publish import AckTimeoutError, send_durably
+from api.publish import publish_or_503
 from api.schemas import AdjustmentPage, AdjustmentRead, DeviceRead, DeviceStats
 from gridwatch.accounts import User
 from gridwatch.devices import AdjustmentRevoked
@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 
 # An operator at a desk waits for the answer; past this the API stops waiting for Kafka.
-ACK_TIMEOUT_S = 15.0
 
 
 OperatorDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
@@ -90,16 +89,8 @@ async def revoke_adjustment(
     )
     value = revoked.model_dump_json(by_alias=True).encode()
     topic = settings.kafka.topic("feedback")
-    try:
-        await send_durably(sink, topic, revoked.cell_id.encode(), value, timeout_s=ACK_TIMEOUT_S)
-    except Exception as exc:
-        log.warning("device_id=%s cell_id=%s: lift not sent: %r", device_id, revoked.cell_id, exc)
-        # A second lift of the same adjustment does nothing, so trying again is always safe.
-        if isinstance(exc, AckTimeoutError):
-            code, msg = "event_log_timeout", f"{exc}; the request may still arrive"
-        else:
-            code, msg = "event_log_unavailable", f"the event log refused ({type(exc).__name__})"
-        raise ApiError(503, code, f"{msg}; trying again is safe") from None
+    # A second lift of the same adjustment does nothing, so trying again is always safe.
+    await publish_or_503(sink, topic, revoked.cell_id.encode(), value, what="lift request")
     await record_audit(
         conn,
         actor=operator.id,

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import GridDep, PhotosDep, ReporterDep, SettingsDep, SinkDep
 from api.errors import ApiError
-from api.publish import AckTimeoutError, send_durably
+from api.publish import publish_or_503
 from api.schemas import ReportCreate, ReportRead
 from api.uploads import MAX_PHOTO_BYTES, media_type, store_photo
 from api.uploads import capped as capped_body
@@ -29,8 +29,6 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 # Room for the text fields and the multipart framing; a JSON report (2000 characters of note
 # at most) stays far below it.
 FIELDS_MAX_BYTES = 64 * 1024
-# A person waits with the phone in hand: past this the API stops waiting for Kafka's ack.
-ACK_TIMEOUT_S = 15.0
 _PHOTO_DOC = f"JPEG, PNG or WebP, at most {MAX_PHOTO_BYTES >> 20} MiB; or a stored photo's ref."
 # Form field names that make up `location` in the JSON form.
 _LOCATION_FIELDS = ("lat", "lon", "crs")
@@ -174,23 +172,7 @@ async def file_report(
     )
     value = record.model_dump_json(by_alias=True).encode()
     topic = settings.kafka.topic("events")
-    try:
-        await send_durably(sink, topic, cell.id.encode(), value, timeout_s=ACK_TIMEOUT_S)
-    except AckTimeoutError:
-        log.warning("report %s cell_id=%s: no ack in time", record.report_id, cell.id)
-        raise ApiError(
-            503,
-            "event_log_timeout",
-            f"the event log did not confirm the report within {ACK_TIMEOUT_S:.0f} s; "
-            "it may still arrive, try again later",
-        ) from None
-    except Exception as exc:
-        log.warning("report %s cell_id=%s: not filed: %r", record.report_id, cell.id, exc)
-        raise ApiError(
-            503,
-            "event_log_unavailable",
-            f"the event log did not take the report ({type(exc).__name__}: {exc}); try again later",
-        ) from None
+    await publish_or_503(sink, topic, cell.id.encode(), value, what="report")
     log.info("report %s filed, cell_id=%s, %s", record.report_id, cell.id, record.category)
     return ReportRead(
         report_id=record.report_id,

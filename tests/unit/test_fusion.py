@@ -75,6 +75,20 @@ def detected(records: list[IncidentRecord]) -> list[IncidentDetected]:
     return [r for r in records if isinstance(r, IncidentDetected)]
 
 
+def closed_by_a_person(incident_id: str, *, at: float) -> IncidentEnded:
+    """A fire incident of cell c1 closed (not a false alarm) `at` seconds after T0."""
+    return IncidentEnded(
+        incident_id=incident_id,
+        cell_id="c1",
+        category="fire",
+        outcome="closed",
+        false_alarm=False,
+        reason="put out",
+        devices=["cam-1"],
+        ended_at=later(at),
+    )
+
+
 def test_first_finding_opens_an_incident_in_its_cell() -> None:
     _, out = run([finding("cam-1")])
     [record] = detected(out)
@@ -121,16 +135,7 @@ def test_an_incident_nobody_closed_stops_grouping_after_the_window() -> None:
 
 def test_closing_starts_a_cool_down_that_suppresses_reopening() -> None:
     state, out = run([finding("cam-1")])
-    ended = IncidentEnded(
-        incident_id=detected(out)[0].incident_id,
-        cell_id="c1",
-        category="fire",
-        outcome="closed",
-        false_alarm=False,
-        reason="put out",
-        devices=["cam-1"],
-        ended_at=later(100),
-    )
+    ended = closed_by_a_person(detected(out)[0].incident_id, at=100)
     state, out = run([ended, finding("cam-1", 200)], state)
     assert out == []
     _, out = run([finding("cam-1", 100 + CFG.cooldown_s + 1)], state)
@@ -218,16 +223,7 @@ def test_a_new_episode_right_after_a_clear_is_not_held_back() -> None:
 
 def test_a_persons_report_is_heard_even_in_a_cool_down() -> None:
     state, out = run([finding("cam-1")])
-    ended = IncidentEnded(
-        incident_id=detected(out)[0].incident_id,
-        cell_id="c1",
-        category="fire",
-        outcome="closed",
-        false_alarm=False,
-        reason="put out",
-        devices=["cam-1"],
-        ended_at=later(100),
-    )
+    ended = closed_by_a_person(detected(out)[0].incident_id, at=100)
     state, _ = run([ended], state)
     _, out = run([finding("report:r1", 200)], state)
     assert len(detected(out)) == 1
