@@ -26,6 +26,7 @@ from api.routes import (
     reports,
 )
 from api.routes import photos as photo_routes
+from api.ui import mount_screens
 from gridwatch.grid.model import Grid
 from gridwatch.ports import PhotoStore, RecordSink
 from gridwatch.settings import Settings
@@ -92,4 +93,5 @@ def create_app(
         photo_routes,
     ):
         app.include_router(module.router)
+    mount_screens(app)
     return app
