@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,12 +77,11 @@ Feed = Callable[[Hub, AsyncConnectionPool], Coroutine[Any, Any, None]]
 
 
 async def _fill(kafka: KafkaSettings, hub: Hub) -> None:
-    """Every notification from now on into `hub`, through a consumer group of this replica's own."""
-    # A group per replica (never committing, so Kafka forgets it once it is gone): every
-    # replica reads every notification and pushes those of its own sockets; what came before
-    # a phone connected, the phone reads from the store (`since`).
-    group = f"{kafka.topic_prefix}-api-{uuid.uuid4().hex}"
-    stream = consume(kafka, group_id=group, start="latest", commit=False)
+    """Every notification from now on into `hub`, read from every partition without a group."""
+    # No consumer group: every replica reads every partition and pushes to its own sockets,
+    # and nothing is left behind on Kafka when a replica goes; what came before a phone
+    # connected, the phone reads from the store (`since`).
+    stream = consume(kafka, group_id=None, start="latest", commit=False)
     async with contextlib.aclosing(stream) as notifications:
         async for n in notifications:
             await hub.deliver(n)

@@ -21,9 +21,15 @@ log = logging.getLogger(__name__)
 
 
 async def consume(
-    kafka: KafkaSettings, *, group_id: str, start: Literal["earliest", "latest"], commit: bool
+    kafka: KafkaSettings,
+    *,
+    group_id: str | None,
+    start: Literal["earliest", "latest"],
+    commit: bool,
 ) -> AsyncGenerator[Notification, None]:
-    """Notifications as they come; with `commit`, each offset is committed once handled."""
+    """Notifications as they come; with `commit` (and a group), each offset once handled."""
+    if commit and group_id is None:
+        raise ValueError("committing offsets needs a consumer group")
     consumer = AIOKafkaConsumer(
         kafka.topic("notifications"),
         bootstrap_servers=kafka.bootstrap,
