@@ -1,16 +1,19 @@
-"""Grid cells: which cell holds a point."""
+"""Grid cells: which cell holds a point, one cell, and the whole grid as GeoJSON for maps."""
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from shapely.geometry import mapping
 
 from api.deps import GridDep
 from api.errors import ApiError
 from api.schemas import CellRead, Point
 from gridwatch.geo.crs import Crs, to_wgs84
-from gridwatch.grid.model import Cell
+from gridwatch.grid.model import PROPERTIES, Cell, Grid
 
 router = APIRouter(prefix="/v1/cells", tags=["cells"])
 
@@ -27,6 +30,34 @@ def cell_read(cell: Cell) -> CellRead:
         centroid=Point(lat=lat, lon=lon),
         area_km2=cell.area_km2,
     )
+
+
+@functools.cache
+def grid_geojson(grid: Grid) -> bytes:
+    """The grid the API loaded as a GeoJSON FeatureCollection, built once per grid."""
+    features = [
+        {
+            "type": "Feature",
+            "id": cell.id,
+            "properties": {key: getattr(cell, key) for key in PROPERTIES[1:]}
+            | {"cell_id": cell.id},
+            "geometry": mapping(cell.polygon),
+        }
+        for cell in grid.cells
+    ]
+    doc = {"type": "FeatureCollection", "gridwatch": dict(grid.meta), "features": features}
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@router.get(
+    "/map",
+    summary="Every cell as GeoJSON",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def read_map(grid: GridDep) -> Response:
+    """The grid's cells with their township and village, WGS-84, for drawing the county."""
+    return Response(grid_geojson(grid), media_type="application/geo+json")
 
 
 @router.get("", response_model=CellRead, summary="The grid cell holding a point")

@@ -1,29 +1,88 @@
-"""Devices' false-alarm feedback: adjustments operators can see and undo, false-alarm rates."""
+"""Devices: health for the console's map, false-alarm adjustments to see and undo, rates."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ConnDep, SettingsDep, SinkDep, client_address, require_roles
 from api.errors import ApiError
 from api.publish import publish_or_503
-from api.schemas import AdjustmentPage, AdjustmentRead, DeviceRead, DeviceStats
+from api.schemas import AdjustmentPage, AdjustmentRead, DeviceRead, DeviceStats, Point
 from gridwatch.accounts import User
+from gridwatch.device_health import Health, health_of
 from gridwatch.devices import AdjustmentRevoked
+from gridwatch.store.device_health import list_devices
 from gridwatch.store.devices import device_stats, get_adjustment, list_adjustments
 from gridwatch.store.users import record_audit
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 
-# An operator at a desk waits for the answer; past this the API stops waiting for Kafka.
-
+# The no-signal rule forgets a device not heard for this long (streams/health.py FORGET_AFTER).
+HEARD_WITHIN = timedelta(days=30)
 
 OperatorDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
+
+
+class DeviceHealthRead(BaseModel):
+    """A device on the map: where its newest event came from, and its health."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str
+    source_kind: str | None = Field(description="sharp-eyes or blue-sky; null if no event kept.")
+    cell_id: str
+    location: Point = Field(description="Of its newest event, else of its no-signal evidence.")
+    last_event_at: datetime | None = Field(description="Device clock of its newest event.")
+    last_heard_at: datetime | None = Field(description="When the platform received it.")
+    health: Health = Field(description="online, silent (stopped sending) or offline (said so).")
+    incident_id: str | None = Field(description="The open no-signal incident naming it, if any.")
+
+
+class DeviceHealthPage(BaseModel):
+    """Devices by id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: list[DeviceHealthRead]
+    count: int
+
+
+def _health(row: dict[str, Any]) -> DeviceHealthRead:
+    health = health_of(
+        flag=row["flag"],
+        flagged_at=row["flagged_at"],
+        last_time=row["last_time"],
+        last_received_at=row["last_received_at"],
+    )
+    return DeviceHealthRead(
+        device_id=row["device_id"],
+        source_kind=row["source_kind"],
+        cell_id=row["cell_id"],
+        location=Point(lat=row["lat"], lon=row["lon"]),
+        last_event_at=row["last_time"],
+        last_heard_at=row["last_received_at"],
+        health=health,
+        incident_id=None if health == "online" else row["incident_id"],
+    )
+
+
+@router.get("", response_model=DeviceHealthPage, summary="Devices with their health")
+async def read_devices(
+    conn: ConnDep,
+    _desk: OperatorDep,
+    limit: Annotated[int, Query(ge=1, le=20000, description="At most this many.")] = 5000,
+) -> DeviceHealthPage:
+    """Devices heard in the last 30 days or flagged by the no-signal rule, by id."""
+    since = datetime.now(UTC) - HEARD_WITHIN
+    rows = await list_devices(conn, since=since, limit=limit)
+    items = [_health(row) for row in rows]
+    return DeviceHealthPage(items=items, count=len(items))
 
 
 def _adjustment(row: dict[str, Any], now: datetime) -> AdjustmentRead:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import shape
 
 from api.app import create_app
 from gridwatch.geo.crs import wgs84_to_bd09
@@ -64,3 +65,25 @@ def test_errors_have_one_shape_and_a_specific_code(client: TestClient) -> None:
     assert status.status_code == 422
     assert status.json()["detail"][0]["msg"].startswith("query.status:")
     assert client.get("/v1/nothing").json()["detail"][0]["code"] == "not_found"
+
+
+def test_the_grid_map_is_every_cell_with_its_hierarchy(client: TestClient, grid: Grid) -> None:
+    response = client.get("/v1/cells/map")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/geo+json"
+    doc = response.json()
+    assert doc["type"] == "FeatureCollection"
+    assert doc["gridwatch"]["adcode"] == grid.county
+    features = {f["id"]: f for f in doc["features"]}
+    assert list(features) == [c.id for c in grid.cells]
+    cell = grid.cells[7]
+    feature = features[cell.id]
+    assert feature["properties"] == {
+        "cell_id": cell.id,
+        "township_id": cell.township_id,
+        "township_name": cell.township_name,
+        "village_id": cell.village_id,
+        "village_name": cell.village_name,
+        "area_km2": cell.area_km2,
+    }
+    assert shape(feature["geometry"]).equals(cell.polygon)

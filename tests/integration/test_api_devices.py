@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -15,14 +16,19 @@ from api.app import create_app
 from gridwatch.accounts import User
 from gridwatch.devices import AdjustmentRevoked, DeviceAdjusted
 from gridwatch.grid.model import Grid
+from gridwatch.incidents import Evidence, IncidentDetected, Severity
 from gridwatch.kafka_admin import ensure_topics
+from gridwatch.records import RoutedEvent
 from gridwatch.settings import Settings
 from gridwatch.store.devices import record_adjustments, record_endings
+from gridwatch.store.events import EventSeries
 from gridwatch.store.incidents import record_detections
 from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
-from tests.integration.conftest import read_topic
+from ingest.validate import route_message
+from tests.integration.conftest import add_user, bearer, read_topic
 from tests.integration.test_device_feedback import detected, ended
+from tests.support import event, payload, small_grid
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -154,3 +160,92 @@ def test_undoing_what_is_not_there_is_a_specific_404(
                 {"msg": f"device {dev!r} has no adjustment to lift", "code": "no_adjustment"}
             ]
         }
+
+
+AIR: dict[str, Any] = {"pm25": 35.0, "pm10": 50.0}
+
+
+def heard(settings: Settings, dev: str, source: str, *, ago: timedelta) -> None:
+    """Store one event of `dev` sent and received `ago`, as the alerts process would."""
+    at = NOW - ago
+    type_, data = ("sharp-eyes.motion", {}) if source == "sharp-eyes" else ("blue-sky.air", AIR)
+    routed = route_message(
+        f"gridwatch/v1/{source}/{dev}/events",
+        payload(event(type_, device=dev, event_id=f"{dev}-{ago}", at=at, **data)),
+        grid=small_grid(),
+        received_at=at,
+    )
+    assert isinstance(routed, RoutedEvent), routed
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        EventSeries().record(conn, [routed], today=NOW.date())
+
+
+def flagged(settings: Settings, dev: str, kind: str, *, at: datetime) -> str:
+    """An open no-signal incident naming `dev` with evidence of `kind`; its id."""
+    incident = f"west-no_signal-{dev}"
+    evidence = Evidence(
+        device_id=dev,
+        event_id=f"{kind}@{at}",
+        type=kind,
+        time=at,
+        confidence=1.0,
+        lon=114.32,
+        lat=35.92,
+    )
+    found = IncidentDetected(
+        incident_id=incident,
+        cell_id="west",
+        kind="maintenance",
+        category="no_signal",
+        severity=Severity.LOW,
+        detector="health/1",
+        opened_at=at,
+        evidence=evidence,
+    )
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        record_detections(conn, [found])
+    return incident
+
+
+def test_the_map_lists_devices_with_their_health(
+    client: TestClient, settings: Settings, operator_headers: dict[str, str]
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    online, silent, offline, back = (f"{n}-{tag}" for n in ("on", "quiet", "off", "back"))
+    heard(settings, online, "sharp-eyes", ago=timedelta(minutes=1))
+    heard(settings, silent, "blue-sky", ago=timedelta(hours=2))
+    quiet_incident = flagged(settings, silent, "device.seen", at=NOW - timedelta(hours=2))
+    heard(settings, offline, "sharp-eyes", ago=timedelta(hours=1))
+    flagged(settings, offline, "device.status", at=NOW - timedelta(minutes=30))
+    heard(settings, back, "sharp-eyes", ago=timedelta(hours=3))
+    flagged(settings, back, "device.seen", at=NOW - timedelta(hours=3))
+    heard(settings, back, "sharp-eyes", ago=timedelta(minutes=2))
+
+    response = client.get("/v1/devices", headers=operator_headers)
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert page["count"] == len(page["items"])
+    ours = {d["device_id"]: d for d in page["items"] if d["device_id"].endswith(tag)}
+    assert {k: v["health"] for k, v in ours.items()} == {
+        online: "online",
+        silent: "silent",
+        offline: "offline",
+        back: "online",
+    }
+    quiet = ours[silent]
+    assert (quiet["source_kind"], quiet["cell_id"], quiet["incident_id"]) == (
+        "blue-sky",
+        "west",
+        quiet_incident,
+    )
+    assert quiet["location"] == {"lat": 35.92, "lon": 114.32}
+    assert datetime.fromisoformat(quiet["last_heard_at"]) == NOW - timedelta(hours=2)
+    assert datetime.fromisoformat(ours[back]["last_event_at"]) == NOW - timedelta(minutes=2)
+    assert ours[back]["incident_id"] is None
+
+
+def test_the_device_list_is_for_the_desk_only(client: TestClient, settings: Settings) -> None:
+    assert client.get("/v1/devices").status_code == 401
+    worker = add_user(settings, "worker", "west")
+    refused = client.get("/v1/devices", headers=bearer(settings, worker))
+    assert (refused.status_code, refused.json()["detail"][0]["code"]) == (403, "forbidden")
