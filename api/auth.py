@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from gridwatch.accounts import User
 from gridwatch.auth_settings import AuthSettings
+from gridwatch.local_secrets import local_secret
 
 TokenType = Literal["access", "refresh"]
 _ALGORITHM = "HS256"
@@ -109,16 +109,4 @@ def signing_key(auth: AuthSettings, run_dir: Path) -> str:
     """The configured key, or one generated once into <run_dir>/secrets/jwt.key (mode 0600)."""
     if auth.secret_key is not None:
         return auth.secret_key.get_secret_value()
-    path = run_dir / "secrets" / "jwt.key"
-    if path.exists():
-        return path.read_text("ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_urlsafe(48)
-    # O_EXCL: of two processes starting at once one writes, the other reads what it wrote.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text("ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(key + "\n")
-    return key
+    return local_secret(run_dir, "jwt.key")

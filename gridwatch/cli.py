@@ -9,9 +9,12 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from gridwatch.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger("gridwatch")
 
@@ -193,6 +196,8 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
     from gridwatch.store.users import insert_user, list_users, record_audit
 
     async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as conn:
+        if args.action == "demo":
+            return await _demo_accounts(settings, conn)
         if args.action == "list":
             for u in await list_users(conn):
                 state = "active" if u.active else "disabled"
@@ -236,6 +241,26 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _demo_accounts(settings: Settings, conn: psycopg.AsyncConnection) -> int:
+    """Accounts for the roster's people, all with one password generated on this machine."""
+    import getpass
+
+    from api.auth import hash_password
+    from gridwatch.local_secrets import local_secret
+    from gridwatch.store.users import add_roster_accounts, record_audit
+
+    password = local_secret(settings.run_dir, "demo-password", nbytes=12)
+    # One hash for all: argon2 takes ~50 ms each, a county roster has over a thousand people.
+    added = await add_roster_accounts(conn, password_hash=hash_password(password))
+    actor = f"cli:{getpass.getuser()}"
+    detail = {"added": added}
+    await record_audit(conn, actor=actor, action="user.demo", target="users", detail=detail)
+    await conn.commit()
+    path = settings.run_dir / "secrets" / "demo-password"
+    sys.stdout.write(f"{added} accounts added; username = roster id, password in {path}\n")
+    return 0
+
+
 def _migrated(settings: Settings) -> None:
     import psycopg
 
@@ -246,7 +271,7 @@ def _migrated(settings: Settings) -> None:
 
 
 def run_users(settings: Settings, args: argparse.Namespace) -> int:
-    """Accounts: `users add USERNAME --role ROLE --node NODE`, `users list`."""
+    """Accounts: `users add USERNAME --role ROLE --node NODE`, `users list`, `users demo`."""
     import asyncio
 
     _migrated(settings)
@@ -293,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "users":
             actions = cmd.add_subparsers(dest="action", required=True)
             actions.add_parser("list", help="Every account.")
+            actions.add_parser(
+                "demo", help="Demo/trial: an account per roster person, one generated password."
+            )
             add = actions.add_parser("add", help="Create an account; password on stdin or asked.")
             add.add_argument("username")
             add.add_argument("--role", required=True, choices=get_args(Role))

@@ -133,3 +133,16 @@ async def record_audit(
         "INSERT INTO audit_log (actor, action, target, detail, client) VALUES (%s, %s, %s, %s, %s)",
         (actor, action, target, Jsonb(detail or {}), client),
     )
+
+
+async def add_roster_accounts(conn: psycopg.AsyncConnection, *, password_hash: str) -> int:
+    """An account for each active roster person who has none, named by the person's id."""
+    cur = await conn.execute(
+        "INSERT INTO users (id, username, display_name, role, node, person_id, password_hash)"
+        " SELECT 'u-' || lower(p.id), p.id, p.name, p.role, p.node, p.id, %s FROM people p"
+        " WHERE p.active AND NOT EXISTS"
+        " (SELECT 1 FROM users u WHERE u.person_id = p.id OR u.username = p.id)"
+        " ON CONFLICT DO NOTHING",
+        (password_hash,),
+    )
+    return cur.rowcount

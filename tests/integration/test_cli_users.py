@@ -1,9 +1,10 @@
-"""`gridwatch users add` and `users list` through the CLI's entry point, on the run's database."""
+"""`gridwatch users add`, `users list` and `users demo` through the CLI's entry point."""
 
 from __future__ import annotations
 
 import io
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -12,7 +13,7 @@ from api.auth import verify_password
 from gridwatch.cli import main
 from gridwatch.grid.model import Grid
 from gridwatch.settings import Settings
-from tests.integration.conftest import environ
+from tests.integration.conftest import REPO, environ, isolated_env, private_database
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +76,35 @@ def test_users_add_refuses_weak_passwords_and_nodes_that_do_not_fit(
     name = f"x-{uuid.uuid4().hex[:6]}"
     with pytest.raises(SystemExit, match=refusal):
         users(run_env, monkeypatch, "add", name, "--role", role, "--node", node, stdin=password)
+
+
+def test_users_demo_gives_every_roster_person_one_account_with_the_generated_password(
+    run_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A database of its own: the whole sample roster would otherwise reach other tests' dispatch.
+    env = run_env | isolated_env(tmp_path)
+    with private_database(env), environ(env):
+        assert main(["people", "import", str(REPO / "deploy/roster/tangyin-sample.json")]) == 0
+        assert main(["users", "demo"]) == 0
+        assert main(["users", "demo"]) == 0
+        secret = tmp_path / "secrets" / "demo-password"
+        with psycopg.connect(Settings().postgres.conninfo()) as conn:
+            people = conn.execute("SELECT count(*) FROM people WHERE active").fetchone()
+            rows = conn.execute(
+                "SELECT username, role, node, person_id, password_hash FROM users"
+                " WHERE username = 'O-410523-D'"
+            ).fetchall()
+            accounts = conn.execute("SELECT count(*) FROM users").fetchone()
+    out = capsys.readouterr().out.splitlines()
+    assert people is not None and accounts == people
+    assert out[-2:] == [
+        f"{people[0]} accounts added; username = roster id, password in {secret}",
+        f"0 accounts added; username = roster id, password in {secret}",
+    ]
+    [(username, role, node, person, hashed)] = rows
+    assert (username, role, node, person) == ("O-410523-D", "operator", "410523", "O-410523-D")
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert verify_password(hashed, secret.read_text("ascii").strip())
