@@ -1,0 +1,228 @@
+"""Browser fixtures: the running platform, roster accounts, headless Chromium, phone and desk.
+
+The platform is the integration one (tests/integration/conftest.py: this run's own database
+and topic prefix; tests/integration/platform.py: `start_platform`), plus `gridwatch dispatch`,
+started once per test module. Publish device events with `tests.integration.platform.publish`
+(the real mosquitto_pub) and poll with `tests.integration.conftest.wait_until`; in pages use
+Playwright's `expect(...)` with a generous timeout, never a sleep.
+
+Fixtures:
+
+- `platform`: alerts, bridge, streams, dispatch and api running (module scope); `base_url`
+  is the API's address, where `/app/`, `/console/` and `/public/` are served.
+- `api`: an httpx client of the API, for setting scenes up and checking the server's state.
+- `field_cell`: the grid cell this module works in (module scope; a module of its own picks a
+  different one, so modules do not see each other's incidents). Override it to choose.
+- `enrol(role, node=None)`: a new account with a roster person on duty around the clock
+  (`Account`: user, password, person id); a worker belongs to `field_cell`, a supervisor to
+  its village, an operator to the county, unless `node` says otherwise. A worker enrolled so
+  is whom the dispatcher sends the cell's incidents to.
+- `browser`: headless Debian Chromium (`/usr/bin/chromium`, installed by deploy/browser;
+  Playwright's own browsers are never downloaded), session scope.
+- `phone`: a fresh 360×640 touch context, zh-CN, Asia/Shanghai, geolocation granted and fixed
+  at `field_cell`'s centroid, `base_url` set (`page.goto("/app/")`).
+- `desk`: a fresh 1920×1080 context, zh-CN, Asia/Shanghai, `base_url` set, for the console.
+- `shot(page, name)`: saves a screenshot to docs/screenshots/<name>.png.
+
+`access_token(api, account)` signs in through `POST /v1/auth/token` and answers the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
+
+from gridwatch.accounts import User
+from gridwatch.grid.model import Cell, Grid
+from gridwatch.people import Level, Person, Role, Roster, RosterDocument, Shift
+from gridwatch.settings import Settings
+from gridwatch.store.migrate import migrate
+from gridwatch.store.people import import_roster
+from tests.integration import conftest as integration
+from tests.integration.conftest import REPO, Proc, add_user
+from tests.integration.platform import start_platform
+
+# The integration fixtures (the stack, this run's database and topics, processes), shared.
+stack = integration.stack
+run_env = integration.run_env
+settings = integration.settings
+procs = integration.procs
+grid = integration.grid
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+PHONE = ViewportSize(width=360, height=640)
+DESK = ViewportSize(width=1920, height=1080)
+ALL_DAY = time(0, 0)
+# Each role's level in the grid → village → county hierarchy (docs/people.md).
+LEVELS: dict[Role, Level] = {
+    "worker": "grid",
+    "mediator": "village",
+    "supervisor": "village",
+    "operator": "county",
+    "admin": "county",
+}
+
+
+@dataclass(frozen=True)
+class Account:
+    """A signed-up account with its password and the roster person it is."""
+
+    user: User
+    password: str
+    person_id: str
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+
+@pytest.fixture(scope="module")
+def platform(settings: Settings, procs: Callable[..., Proc]) -> dict[str, Proc]:
+    """The distributed mode's processes and the dispatcher, running for this module."""
+    # Every test sends incidents to the same worker: no load cap may pass them over.
+    env = {"GRIDWATCH_ASSIGNMENT__MAX_LOAD": "100000"}
+    running = start_platform(settings, procs, env)
+    running["dispatch"] = procs("dispatch", env)
+    return running
+
+
+@pytest.fixture(scope="module")
+def base_url(settings: Settings, platform: dict[str, Proc]) -> str:
+    """Where the API under test answers."""
+    return f"http://{settings.api.host}:{settings.api.port}"
+
+
+@pytest.fixture
+def api(base_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the API under test."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+def access_token(api: httpx.Client, account: Account) -> str:
+    """Sign in as `account` (the OAuth2 password flow) and answer its access token."""
+    answer = api.post(
+        "/v1/auth/token", data={"username": account.username, "password": account.password}
+    )
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["access_token"]
+    return token
+
+
+@pytest.fixture(scope="module")
+def field_cell(grid: Grid, request: pytest.FixtureRequest) -> Cell:
+    """A cell of this module's own, chosen by its name so that runs repeat."""
+    index = zlib.crc32(request.module.__name__.encode()) % len(grid)
+    return grid.cells[index]
+
+
+@pytest.fixture(scope="module")
+def enrol(settings: Settings, grid: Grid, field_cell: Cell) -> Callable[..., Account]:
+    """Make accounts of roster people on duty all day (see the module docstring)."""
+    default_node: dict[Role, str] = {
+        "worker": field_cell.id,
+        "mediator": field_cell.village_id,
+        "supervisor": field_cell.village_id,
+        "operator": grid.county,
+        "admin": grid.county,
+    }
+
+    def enrolled(role: Role, node: str | None) -> Account:
+        where = node or default_node[role]
+        person_id = f"P-{uuid.uuid4().hex[:10]}"
+        person = Person(
+            id=person_id, name=f"{role} {person_id}", role=role, level=LEVELS[role], node=where
+        )
+        shift = Shift(
+            person_id=person_id, weekdays=(1, 2, 3, 4, 5, 6, 7), start=ALL_DAY, end=ALL_DAY
+        )
+        doc = RosterDocument(county=grid.county, people=(person,), roster=Roster(shifts=(shift,)))
+
+        async def load() -> None:
+            async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as conn:
+                await import_roster(conn, doc, replace=False)
+
+        with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+            migrate(conn)
+        asyncio.run(load())
+        password = f"{role} passphrase for the browser"
+        user = add_user(settings, role, where, password=password, person_id=person_id)
+        return Account(user=user, password=password, person_id=person_id)
+
+    def make(role: Role, node: str | None = None) -> Account:
+        # In a thread of its own: asyncio.run refuses to run inside Playwright's event loop.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(enrolled, role, node).result()
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium driven by Playwright."""
+    with sync_playwright() as pw:
+        # --no-sandbox: the tests run as root here and in CI, where Chromium's sandbox refuses.
+        launched = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, base_url: str, field_cell: Cell) -> Iterator[BrowserContext]:
+    """A grid worker's phone standing in `field_cell`."""
+    lon, lat = field_cell.centroid
+    context = browser.new_context(
+        base_url=base_url,
+        viewport=PHONE,
+        screen=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        geolocation={"latitude": lat, "longitude": lon, "accuracy": 8},
+        permissions=["geolocation"],
+    )
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def desk(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
+    """The monitoring center's wide screen."""
+    context = browser.new_context(
+        base_url=base_url,
+        viewport=DESK,
+        screen=DESK,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+    )
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def shot() -> Callable[[Page, str], Path]:
+    """Save a page's screenshot as docs/screenshots/<name>.png."""
+
+    def save(page: Page, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return save
