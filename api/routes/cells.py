@@ -1,21 +1,47 @@
-"""Grid cells: which cell holds a point, one cell, and the whole grid as GeoJSON for maps."""
+"""Grid cells: which cell holds a point, one cell, the grid as GeoJSON, the cells' open queues."""
 
 from __future__ import annotations
 
 import functools
 import json
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import mapping
 
-from api.deps import GridDep
+from api.access import worker_can_see
+from api.deps import ConnDep, GridDep, require_roles
 from api.errors import ApiError
-from api.schemas import CellRead, Point
+from api.loop_schemas import ClockRead, clock_read
+from api.routes.incidents import with_location
+from api.schemas import CellRead, IncidentRead, Point
+from gridwatch.accounts import User
 from gridwatch.geo.crs import Crs, to_wgs84
 from gridwatch.grid.model import PROPERTIES, Cell, Grid
+from gridwatch.people import Level
+from gridwatch.store.open_queue import list_open
 
 router = APIRouter(prefix="/v1/cells", tags=["cells"])
+DeskDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
+
+
+class OpenIncident(IncidentRead):
+    """An open incident as a desk sees it: its level, who holds it and its running clock."""
+
+    level: Level
+    assignees: list[str] = Field(description="Account or roster ids holding it now.")
+    clock: ClockRead | None = Field(description="The clock running, with its countdown.")
+
+
+class OpenQueuePage(BaseModel):
+    """Open incidents: most severe first, then the soonest due, then the oldest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: list[OpenIncident]
+    count: int
 
 
 def cell_read(cell: Cell) -> CellRead:
@@ -58,6 +84,32 @@ def grid_geojson(grid: Grid) -> bytes:
 def read_map(grid: GridDep) -> Response:
     """The grid's cells with their township and village, WGS-84, for drawing the county."""
     return Response(grid_geojson(grid), media_type="application/geo+json")
+
+
+def _open(row: dict[str, Any], now: datetime) -> OpenIncident:
+    clock = clock_read(row.pop("clock"), row.pop("clock_level"), row.pop("due_at"), now)
+    return OpenIncident.model_validate(with_location(row) | {"clock": clock})
+
+
+@router.get("/queue", response_model=OpenQueuePage, summary="Open incidents with their clocks")
+async def read_open_queue(
+    conn: ConnDep,
+    grid: GridDep,
+    desk: DeskDep,
+    cell: Annotated[str | None, Query(description="Grid cell id; all cells when absent.")] = None,
+    limit: Annotated[int, Query(ge=1, le=2000, description="At most this many.")] = 500,
+) -> OpenQueuePage:
+    """Every open incident the caller may oversee (a supervisor: under their node)."""
+    if cell is not None and grid.get(cell) is None:
+        raise ApiError(404, "unknown_cell", f"no grid cell has id {cell!r}")
+    rows = await list_open(conn, cell_id=cell, limit=limit)
+    now = datetime.now(UTC)
+    items = [
+        _open(row, now)
+        for row in rows
+        if worker_can_see(desk, row["cell_id"], row["assignees"], grid, kind=row["kind"])
+    ]
+    return OpenQueuePage(items=items, count=len(items))
 
 
 @router.get("", response_model=CellRead, summary="The grid cell holding a point")

@@ -10,10 +10,14 @@ from fastapi.testclient import TestClient
 from shapely.geometry import shape
 
 from api.app import create_app
+from gridwatch.accounts import User
 from gridwatch.geo.crs import wgs84_to_bd09
 from gridwatch.grid.model import Grid
+from gridwatch.incidents import Severity
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
+from tests.integration.conftest import add_user, bearer
+from tests.integration.test_api_cases import CELL, detect
 
 pytestmark = pytest.mark.integration
 
@@ -87,3 +91,55 @@ def test_the_grid_map_is_every_cell_with_its_hierarchy(client: TestClient, grid:
         "area_km2": cell.area_km2,
     }
     assert shape(feature["geometry"]).equals(cell.polygon)
+
+
+def test_desks_see_open_incidents_with_people_and_running_clocks(
+    client: TestClient, settings: Settings, grid: Grid, operator_headers: dict[str, str]
+) -> None:
+    cell = grid.cells[CELL]
+    worker = add_user(settings, "worker", cell.id)
+    held, dropped = (
+        detect(settings, grid, CELL, Severity.HIGH),
+        detect(settings, grid, CELL, Severity.CRITICAL),
+    )
+    sent = client.post(
+        f"/v1/incidents/{held}/dispatch", json={"assignees": [worker.id]}, headers=operator_headers
+    )
+    assert sent.status_code == 200, sent.text
+    cancel = {"reason": "a test", "false_alarm": False}
+    ended = client.post(f"/v1/incidents/{dropped}/cancel", json=cancel, headers=operator_headers)
+    assert ended.status_code == 200, ended.text
+
+    page = client.get("/v1/cells/queue", params={"cell": cell.id}, headers=operator_headers)
+    assert page.status_code == 200, page.text
+    items = {i["incident_id"]: i for i in page.json()["items"]}
+    assert dropped not in items
+    item = items[held]
+    assert (item["status"], item["level"], item["assignees"]) == ("dispatched", "grid", [worker.id])
+    assert (item["clock"]["clock"], item["severity"]) == ("accept", 3)
+    assert 0 < item["clock"]["seconds_left"] <= 15 * 60
+
+
+def test_the_open_queue_is_for_desks_under_their_node(
+    client: TestClient, settings: Settings, grid: Grid
+) -> None:
+    held = detect(settings, grid, CELL, Severity.LOW)
+    cell = grid.cells[CELL]
+    other = next(t.id for t in grid.townships() if t.id != cell.township_id)
+    own_view = add_user(settings, "supervisor", cell.township_id)
+    elsewhere = add_user(settings, "supervisor", other)
+
+    def seen(user: User) -> set[str]:
+        page = client.get("/v1/cells/queue", headers=bearer(settings, user))
+        assert page.status_code == 200, page.text
+        return {i["incident_id"] for i in page.json()["items"]}
+
+    assert held in seen(own_view)
+    assert held not in seen(elsewhere)
+    worker = add_user(settings, "worker", cell.id)
+    refused = client.get("/v1/cells/queue", headers=bearer(settings, worker))
+    assert (refused.status_code, refused.json()["detail"][0]["code"]) == (403, "forbidden")
+    unknown = client.get(
+        "/v1/cells/queue", params={"cell": "nope"}, headers=bearer(settings, own_view)
+    )
+    assert (unknown.status_code, unknown.json()["detail"][0]["code"]) == (404, "unknown_cell")
