@@ -12,6 +12,7 @@ from alerts.lifecycle import IncidentCase, Step, transition
 from alerts.sla import deadlines
 from gridwatch.sla_settings import SlaSettings
 from gridwatch.store.cases import StoredCase, read_case, save_step
+from gridwatch.store.users import record_audit
 
 # Called with the locked incident before the command is applied; raises to refuse it.
 Guard = Callable[[StoredCase], None]
@@ -29,8 +30,9 @@ async def apply_command(
     at: datetime,
     sla_cfg: SlaSettings,
     guard: Guard,
+    client: str | None = None,
 ) -> tuple[IncidentCase, Step]:
-    """Apply `command` in the caller's transaction once `guard` passes the locked incident."""
+    """Apply `command` and write its audit line in the caller's transaction, if `guard` passes."""
     # Raises UnknownIncidentError, the guard's refusal or IllegalTransition before any write.
     locked = await read_case(conn, incident_id, lock=True)
     if locked is None:
@@ -38,4 +40,13 @@ async def apply_command(
     guard(locked)
     case, step = transition(locked.case, command, at=at)
     await save_step(conn, case, step, deadlines(case, sla_cfg))
+    # Here rather than in each caller: the dispatcher's steps are state changes too.
+    await record_audit(
+        conn,
+        actor=step.actor.id,
+        action=f"incident.{step.action}",
+        target=f"incident:{incident_id}",
+        detail={"from": step.from_status, "to": step.status, "level": step.level},
+        client=client,
+    )
     return case, step

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,6 +54,24 @@ class TimelineRead(_Read):
     level: Level
     assignees: list[str]
     steps: list[Step]
+
+
+class AuditLine(_Read):
+    """One audit line: who did what to what, from where."""
+
+    at: datetime
+    actor: str = Field(description="Account id, `cli:<user>`, `anonymous` or a system actor.")
+    action: str = Field(description="e.g. incident.accept, photo.read.")
+    target: str = Field(description="incident:<id> or the photo's reference.")
+    detail: dict[str, Any]
+    client: str | None = Field(description="The caller's address, when over HTTP.")
+
+
+class AuditRead(_Read):
+    """Every audit line about an incident and its photos, oldest first."""
+
+    incident_id: str
+    items: list[AuditLine]
 
 
 class QueueItem(IncidentRead):

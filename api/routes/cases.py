@@ -20,15 +20,22 @@ from alerts.sla import deadlines
 from api.access import worker_can_see
 from api.deps import ConnDep, CurrentUser, GridDep, SettingsDep, client_address, get_photos
 from api.errors import ApiError
-from api.loop_schemas import CaseRead, TimelineRead, WarningRead, clock_read
+from api.loop_schemas import (
+    AuditLine,
+    AuditRead,
+    CaseRead,
+    TimelineRead,
+    WarningRead,
+    clock_read,
+)
 from api.publish import ACK_TIMEOUT_S, send_durably
 from api.step_body import STEP_BODY_DOC, read_step_body
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
 from gridwatch.incidents import IncidentEnded
 from gridwatch.settings import Settings
-from gridwatch.store.cases import StoredCase, evidence_devices, read_case
-from gridwatch.store.users import get_user, record_audit
+from gridwatch.store.cases import StoredCase, evidence_devices, evidence_snapshots, read_case
+from gridwatch.store.users import get_user, incident_audit, record_audit
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/incidents", tags=["loop"])
@@ -161,20 +168,12 @@ async def act(
                 at=at,
                 sla_cfg=settings.sla,
                 guard=partial(_may_see, user, grid),
+                client=client_address(request),
             )
         except UnknownIncidentError as exc:
             raise ApiError(404, "unknown_incident", str(exc)) from None
         except IllegalTransition as exc:
             raise ApiError(409, exc.code, exc.message) from None
-        detail = {"from": step.from_status, "to": step.status, "level": step.level}
-        await record_audit(
-            conn,
-            actor=user.id,
-            action=f"incident.{step.action}",
-            target=f"incident:{incident_id}",
-            detail=detail,
-            client=client_address(request),
-        )
         ending = case.status in ("closed", "cancelled")
         devices = await evidence_devices(conn, incident_id) if ending else []
     log.info("incident %s cell_id=%s: %s by %s", incident_id, case.cell_id, step.action, user.id)
@@ -210,3 +209,32 @@ async def read_timeline(
         assignees=list(case.assignees),
         steps=list(case.timeline),
     )
+
+
+_AUDIT_READERS = frozenset({"supervisor", "operator", "admin"})
+_AUDIT_LIMIT = 2000
+
+
+@router.get("/{incident_id}/audit", response_model=AuditRead, summary="Who did and saw what")
+async def read_audit(
+    request: Request, conn: ConnDep, grid: GridDep, user: CurrentUser, incident_id: str
+) -> AuditRead:
+    """Every state change of the incident and every read of its photos; not for field roles."""
+    if user.role not in _AUDIT_READERS:
+        raise ApiError(403, "forbidden_role", "the audit is for supervisors, operators, admins")
+    stored = await read_case(conn, incident_id)
+    if stored is None:
+        raise ApiError(404, "unknown_incident", f"no incident has id {incident_id!r}")
+    _may_see(user, grid, stored)
+    photos = [s.photo for s in stored.case.timeline if s.photo is not None]
+    photos += await evidence_snapshots(conn, incident_id)
+    items = await incident_audit(conn, incident_id, photos, limit=_AUDIT_LIMIT)
+    # Reading who saw what is itself worth knowing.
+    await record_audit(
+        conn,
+        actor=user.id,
+        action="incident.audit.read",
+        target=f"incident:{incident_id}",
+        client=client_address(request),
+    )
+    return AuditRead(incident_id=incident_id, items=[AuditLine.model_validate(i) for i in items])

@@ -188,6 +188,16 @@ async def evidence_devices(conn: psycopg.AsyncConnection, incident_id: str) -> l
     return [device for (device,) in await cur.fetchall()]
 
 
+async def evidence_snapshots(conn: psycopg.AsyncConnection, incident_id: str) -> list[str]:
+    """The snapshot references of the incident's evidence."""
+    cur = await conn.execute(
+        "SELECT DISTINCT snapshot FROM incident_evidence"
+        " WHERE incident_id = %s AND snapshot IS NOT NULL",
+        (incident_id,),
+    )
+    return [ref for (ref,) in await cur.fetchall()]
+
+
 async def list_queue(
     conn: psycopg.AsyncConnection, *, person_ids: Sequence[str], cell_id: str | None, limit: int
 ) -> list[dict[str, Any]]:

@@ -146,3 +146,17 @@ async def add_roster_accounts(conn: psycopg.AsyncConnection, *, password_hash: s
         (password_hash,),
     )
     return cur.rowcount
+
+
+async def incident_audit(
+    conn: psycopg.AsyncConnection, incident_id: str, photos: list[str], *, limit: int
+) -> list[dict[str, Any]]:
+    """Audit lines about an incident and reads of its photos, oldest first."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT at, actor, action, target, detail, client FROM audit_log"
+            " WHERE target = %s OR (action = 'photo.read' AND target = ANY(%s))"
+            " ORDER BY at, id LIMIT %s",
+            (f"incident:{incident_id}", photos, limit),
+        )
+        return await cur.fetchall()

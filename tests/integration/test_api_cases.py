@@ -190,6 +190,44 @@ def test_the_full_loop_from_dispatch_to_close(
     assert len(ended.devices) == 1 and ended.devices[0].startswith("cam-")
 
 
+def test_the_audit_shows_every_step_and_every_read_of_its_photos(
+    client: TestClient, settings: Settings, worker: User, operator: User, incident: str
+) -> None:
+    me, op = bearer(settings, worker), bearer(settings, operator)
+    ok(post(client, op, incident, "dispatch", assignees=[worker.id]))
+    ok(post(client, me, incident, "accept"))
+    ok(post(client, me, incident, "arrive", gps={"lat": 35.9, "lon": 114.3}))
+    done = client.post(
+        f"/v1/incidents/{incident}/resolve",
+        data={"note": "put out"},
+        files={"photo": ("after.jpg", JPEG, "image/jpeg")},
+        headers=me,
+    )
+    photo = ok(done)["step"]["photo"]
+    assert client.get(f"/v1/photos/{photo}", headers=op).status_code == 200
+
+    audit = ok(client.get(f"/v1/incidents/{incident}/audit", headers=op))
+    lines = [(i["actor"], i["action"], i["target"]) for i in audit["items"]]
+    assert lines == [
+        (operator.id, "incident.dispatch", f"incident:{incident}"),
+        (worker.id, "incident.accept", f"incident:{incident}"),
+        (worker.id, "incident.arrive", f"incident:{incident}"),
+        (worker.id, "incident.resolve", f"incident:{incident}"),
+        (operator.id, "photo.read", photo),
+    ]
+    assert audit["items"][1]["detail"] == {"from": "dispatched", "to": "accepted", "level": "grid"}
+    again = ok(client.get(f"/v1/incidents/{incident}/audit", headers=op))["items"]
+    assert again[-1]["action"] == "incident.audit.read"  # the first read is on record
+    assert refusal(client.get(f"/v1/incidents/{incident}/audit", headers=me)) == (
+        403,
+        ["forbidden_role"],
+    )
+    assert refusal(client.get("/v1/incidents/nope/audit", headers=op)) == (
+        404,
+        ["unknown_incident"],
+    )
+
+
 def test_a_resolver_cannot_verify_their_own_work(
     client: TestClient,
     settings: Settings,

@@ -118,6 +118,11 @@ def test_an_mqtt_fire_is_pushed_to_the_worker_and_closed_by_the_loop(
     resolve = timeline["steps"][3]
     assert resolve["photo"] and resolve["gps"]["lat"] == pytest.approx(lat)
     assert api.get("/v1/me/queue", headers=worker).json()["items"] == []
+    audit = api.get(f"/v1/incidents/{incident}/audit", headers=boss).json()["items"]
+    assert [(i["actor"], i["action"]) for i in audit if i["action"] != "photo.read"][:2] == [
+        ("sla-timer", "incident.dispatch"),
+        (staff["worker"].id, "incident.accept"),
+    ]
 
     def ours(record: ConsumerRecord) -> bool:
         ended = FEEDBACK_RECORD.validate_json(record.value)
