@@ -14,15 +14,18 @@ from api.auth import signing_key
 from api.errors import install_error_handlers
 from api.push import Feed, Hub
 from api.routes import (
+    air,
     auth,
     cases,
     cells,
     devices,
     health,
     incidents,
+    kpis,
     me,
     notifications,
     people,
+    public,
     reports,
 )
 from api.routes import photos as photo_routes
@@ -91,6 +94,9 @@ def create_app(
         reports,
         devices,
         photo_routes,
+        kpis,
+        air,
+        public,
     ):
         app.include_router(module.router)
     mount_screens(app)

@@ -1,0 +1,55 @@
+"""The public transparency page (事事都公开): how each village's incidents were handled, no auth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Response
+
+from api.deps import ConnDep, GridDep
+from api.kpi_schemas import PublicVillage, PublicVillagePage
+from api.routes.kpis import FromQuery, ToQuery, refusals, seconds
+from gridwatch.kpis import grouping, share, window
+from gridwatch.store.kpis import node_kpis
+
+router = APIRouter(prefix="/v1/public", tags=["public"])
+
+# The figures move slowly; a public page hit by many readers is served from caches meanwhile.
+CACHE_CONTROL = "public, max-age=300"
+
+
+@router.get("/villages", response_model=PublicVillagePage, summary="Villages' handling, public")
+async def read_villages(
+    response: Response,
+    conn: ConnDep,
+    grid: GridDep,
+    start: FromQuery = None,
+    end: ToQuery = None,
+) -> PublicVillagePage:
+    """Per village: incidents handled, median time to resolve, share resolved in time."""
+    with refusals():
+        # Counted as the county sees them: every cell, grouped by village.
+        scope = grouping(grid, role="operator", node=grid.county, level="village", township=None)
+        start, end = window(start, end, now=datetime.now(UTC))
+    rows = await node_kpis(
+        conn, cell_node=scope.cell_node, start=start, end=end, now=datetime.now(UTC)
+    )
+    by_node = {row["node_id"]: row for row in rows}
+    villages = []
+    for node in scope.nodes:
+        row = by_node[node.id]
+        assert node.township_id is not None and node.township_name is not None
+        villages.append(
+            PublicVillage(
+                village_id=node.id,
+                village_name=node.name,
+                township_id=node.township_id,
+                township_name=node.township_name,
+                handled=row["closed"],
+                resolved=row["resolved"],
+                resolve_p50_s=seconds(row["resolve_p50_s"]),
+                resolved_on_time_share=share(row["resolved_on_time"], row["resolved_with_clock"]),
+            )
+        )
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return PublicVillagePage(from_=start, to=end, villages=villages)

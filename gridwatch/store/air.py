@@ -1,0 +1,53 @@
+"""Air readings of Blue Sky stations from the raw-event series, averaged per time bucket."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, get_args
+
+import psycopg
+from psycopg.rows import dict_row
+
+from gridwatch.kpis import BUCKET_ORIGIN
+from streams.detectors.aqi import Pollutant
+
+AIR_TYPE = "blue-sky.air"
+POLLUTANTS: tuple[Pollutant, ...] = get_args(Pollutant)
+# avg() skips readings without the pollutant, so each mean is over the readings that had it.
+_MEANS = ", ".join(f"avg((data->>'{p}')::float8) AS {p}" for p in POLLUTANTS)
+
+
+async def station_cell(conn: psycopg.AsyncConnection, device_id: str) -> str | None:
+    """The cell of the station's newest air reading; None if it never sent one."""
+    cur = await conn.execute(
+        "SELECT cell_id FROM events WHERE device_id = %s AND type = %s ORDER BY time DESC LIMIT 1",
+        (device_id, AIR_TYPE),
+    )
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def air_means(
+    conn: psycopg.AsyncConnection,
+    device_id: str,
+    *,
+    start: datetime,
+    end: datetime,
+    size: timedelta,
+) -> list[dict[str, Any]]:
+    """Per bucket with readings in [start, end): its start, reading count, mean per pollutant."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT date_bin(%(size)s, time, %(origin)s) AS start, count(*) AS readings, {_MEANS}"
+            " FROM events WHERE device_id = %(device)s AND type = %(type)s"
+            " AND time >= %(start)s AND time < %(end)s GROUP BY 1 ORDER BY 1".encode(),
+            {
+                "size": size,
+                "origin": BUCKET_ORIGIN,
+                "device": device_id,
+                "type": AIR_TYPE,
+                "start": start,
+                "end": end,
+            },
+        )
+        return await cur.fetchall()
