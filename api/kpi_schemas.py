@@ -105,7 +105,9 @@ class AirTrend(_Read):
     """A Blue Sky station's air quality per bucket; buckets without readings are left out."""
 
     device_id: str
-    cell_id: str = Field(description="Cell of its newest reading.")
+    cell_id: str | None = Field(
+        description="Cell of its newest reading in the window; null without readings there."
+    )
     bucket: Bucket
     from_: datetime = Field(alias="from", description="Window start (inclusive).")
     to: datetime = Field(description="Window end (exclusive).")

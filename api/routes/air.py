@@ -13,7 +13,7 @@ from api.kpi_schemas import AirPoint, AirTrend
 from api.routes.kpis import FromQuery, ToQuery, refusals
 from gridwatch.accounts import User
 from gridwatch.kpis import BUCKET_SIZE, LOCAL, Bucket, bucket_starts, window
-from gridwatch.store.air import POLLUTANTS, air_means, station_cell
+from gridwatch.store.air import POLLUTANTS, air_means, has_air
 from streams.detectors.aqi import aqi, standard_at
 
 router = APIRouter(prefix="/v1/air", tags=["air"])
@@ -49,14 +49,13 @@ async def read_air(
     with refusals():
         start, end = window(start, end, now=datetime.now(UTC))
         bucket_starts(start, end, bucket)  # refuses a window of too many buckets
-    cell = await station_cell(conn, device_id)
-    if cell is None:
+    rows = await air_means(conn, device_id, start=start, end=end, size=BUCKET_SIZE[bucket])
+    if not rows and not await has_air(conn, device_id):
         msg = f"no Blue Sky air station {device_id!r}: no air readings of it are stored"
         raise ApiError(404, "unknown_station", msg)
-    rows = await air_means(conn, device_id, start=start, end=end, size=BUCKET_SIZE[bucket])
     return AirTrend(
         device_id=device_id,
-        cell_id=cell,
+        cell_id=rows[-1]["cell_id"] if rows else None,
         bucket=bucket,
         from_=start,
         to=end,

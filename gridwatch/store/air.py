@@ -17,14 +17,14 @@ POLLUTANTS: tuple[Pollutant, ...] = get_args(Pollutant)
 _MEANS = ", ".join(f"avg((data->>'{p}')::float8) AS {p}" for p in POLLUTANTS)
 
 
-async def station_cell(conn: psycopg.AsyncConnection, device_id: str) -> str | None:
-    """The cell of the station's newest air reading; None if it never sent one."""
+async def has_air(conn: psycopg.AsyncConnection, device_id: str) -> bool:
+    """Whether the device ever sent an air reading."""
     cur = await conn.execute(
-        "SELECT cell_id FROM events WHERE device_id = %s AND type = %s ORDER BY time DESC LIMIT 1",
+        "SELECT EXISTS (SELECT 1 FROM events WHERE device_id = %s AND type = %s)",
         (device_id, AIR_TYPE),
     )
     row = await cur.fetchone()
-    return None if row is None else str(row[0])
+    return bool(row and row[0])
 
 
 async def air_means(
@@ -35,10 +35,11 @@ async def air_means(
     end: datetime,
     size: timedelta,
 ) -> list[dict[str, Any]]:
-    """Per bucket with readings in [start, end): its start, reading count, mean per pollutant."""
+    """Per bucket with readings in [start, end): start, count, means, the newest reading's cell."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            f"SELECT date_bin(%(size)s, time, %(origin)s) AS start, count(*) AS readings, {_MEANS}"
+            "SELECT date_bin(%(size)s, time, %(origin)s) AS start, count(*) AS readings,"
+            f" (array_agg(cell_id ORDER BY time DESC))[1] AS cell_id, {_MEANS}"
             " FROM events WHERE device_id = %(device)s AND type = %(type)s"
             " AND time >= %(start)s AND time < %(end)s GROUP BY 1 ORDER BY 1".encode(),
             {

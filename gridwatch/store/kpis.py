@@ -17,7 +17,7 @@ _MAP = """
 map AS (
     SELECT * FROM unnest(%(cells)s::text[], %(nodes)s::text[]) AS m(cell_id, node_id)
 ),
-scoped AS (
+scoped AS NOT MATERIALIZED (
     SELECT i.incident_id, i.opened_at, i.status, m.node_id
     FROM incidents i JOIN map m USING (cell_id)
 ),
@@ -127,13 +127,18 @@ ORDER BY node_id, start
 """
 
 
-def _params(cell_node: Mapping[str, str], start: datetime, end: datetime) -> dict[str, Any]:
-    return {
-        "cells": list(cell_node),
-        "nodes": list(cell_node.values()),
-        "start": start,
-        "end": end,
-    }
+async def _rows(
+    conn: psycopg.AsyncConnection,
+    query: str,
+    cell_node: Mapping[str, str],
+    window: tuple[datetime, datetime],
+    **extra: Any,
+) -> list[dict[str, Any]]:
+    start, end = window
+    params = {"cells": list(cell_node), "nodes": list(cell_node.values())}
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query.encode(), params | {"start": start, "end": end} | extra)
+        return await cur.fetchall()
 
 
 async def node_kpis(
@@ -145,10 +150,8 @@ async def node_kpis(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """One row of figures per node that `cell_node` maps a cell to, over [start, end)."""
-    params = _params(cell_node, start, end) | {"now": now, "final": ["closed", "cancelled"]}
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_KPIS.encode(), params)
-        return await cur.fetchall()
+    final = ["closed", "cancelled"]
+    return await _rows(conn, _KPIS, cell_node, (start, end), now=now, final=final)
 
 
 async def node_series(
@@ -160,7 +163,4 @@ async def node_series(
     size: timedelta,
 ) -> list[dict[str, Any]]:
     """Per node and bucket of `size` with something in it: detected, closed, resolved."""
-    params = _params(cell_node, start, end) | {"size": size, "origin": BUCKET_ORIGIN}
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_SERIES.encode(), params)
-        return await cur.fetchall()
+    return await _rows(conn, _SERIES, cell_node, (start, end), size=size, origin=BUCKET_ORIGIN)

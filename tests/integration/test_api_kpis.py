@@ -380,6 +380,9 @@ def test_air_trend_of_a_station(
     )
     assert [p["readings"] for p in daily["points"]] == [30]
 
+    quiet = {"from": "2026-10-13T00:00:00+08:00", "to": "2026-10-14T00:00:00+08:00"}
+    nothing = ok(client.get(f"/v1/air/{device}", params=quiet, headers=operator_headers))
+    assert (nothing["points"], nothing["cell_id"]) == ([], None)
     unknown = client.get("/v1/air/aq-nobody", headers=operator_headers)
     assert refusal(unknown) == (404, ["unknown_station"])
 
