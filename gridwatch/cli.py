@@ -53,6 +53,22 @@ def run_bridge(settings: Settings, _args: argparse.Namespace) -> int:
     return bridge.run()
 
 
+def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    """Simulated Sharp Eyes and Blue Sky feeds, published to the MQTT broker in real time."""
+    from gridwatch.grid.model import Grid
+    from ingest.simulator import Simulator
+
+    simulator = Simulator(
+        Grid.load(settings.grid.path),
+        settings.mqtt,
+        devices=args.devices,
+        seed=args.seed,
+        rate=args.rate,
+    )
+    _on_signals(simulator.stop)
+    return simulator.run(duration_s=args.duration)
+
+
 def run_streams(settings: Settings, _args: argparse.Namespace) -> int:
     """The faust worker running the detectors."""
     import faust
@@ -295,11 +311,26 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "alerts": run_alerts,
     "dispatch": run_dispatch,
     "api": run_api,
+    "simulate": run_simulate,
     "migrate": run_migrate,
     "schema": run_schema,
     "users": run_users,
     "people": run_people,
 }
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0 (got {text})")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0 (got {text})")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -315,6 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=(func.__doc__ or "").strip())
         if name == "schema":
             cmd.add_argument("output", nargs="?", default="-", help="File, or - for stdout.")
+        if name == "simulate":
+            cmd.add_argument("--devices", type=_positive_int, default=400, help="Fleet size.")
+            cmd.add_argument("--seed", type=int, default=1, help="Same seed, same county.")
+            cmd.add_argument(
+                "--rate", type=_positive_float, default=1.0, help="Traffic and incidents ×."
+            )
+            cmd.add_argument("--duration", type=_positive_float, help="Seconds; default: forever.")
         if name == "users":
             actions = cmd.add_subparsers(dest="action", required=True)
             actions.add_parser("list", help="Every account.")
