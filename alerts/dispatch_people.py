@@ -9,6 +9,8 @@ from datetime import datetime
 import psycopg
 
 from alerts.assignment import RESPONDERS, AssignmentRequest, assign
+from alerts.commands import LEVELS
+from alerts.escalation import levels_above
 from gridwatch.assignment_settings import AssignmentSettings
 from gridwatch.grid.model import Grid
 from gridwatch.people import Level, Person, duty_now
@@ -19,17 +21,24 @@ from gridwatch.store.people import duty_overrides, latest_fixes, list_people, lo
 log = logging.getLogger(__name__)
 
 
+async def _accounts(
+    conn: psycopg.AsyncConnection, person_ids: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The accounts of the people who have one, in the people's order; and who has none."""
+    accounts = await accounts_of(conn, person_ids)
+    chosen = list(dict.fromkeys(accounts[p] for p in person_ids if p in accounts))
+    return chosen, [p for p in person_ids if p not in accounts]
+
+
 async def _as_accounts(
     conn: psycopg.AsyncConnection, incident_id: str, person_ids: Sequence[str]
 ) -> list[str]:
     """The accounts of the people in order; operators' accounts when none of them has one."""
-    accounts = await accounts_of(conn, person_ids)
-    for person in person_ids:
-        if person not in accounts:
-            log.info("incident %s: %s has no account, skipped", incident_id, person)
-    chosen = [accounts[p] for p in person_ids if p in accounts]
+    chosen, without = await _accounts(conn, person_ids)
+    for person in without:
+        log.info("incident %s: %s has no account, skipped", incident_id, person)
     if chosen:
-        return list(dict.fromkeys(chosen))
+        return chosen
     log.warning("incident %s: nobody chosen has an account; operators instead", incident_id)
     return await operator_accounts(conn)
 
@@ -100,4 +109,18 @@ async def level_assignees(
     people = [p for p in await list_people(conn, node=node) if p.role in roles]
     # Somebody at the level is told even off shift: an escalation into silence helps nobody.
     chosen = await _on_duty(conn, people, at) or people
-    return await _as_accounts(conn, stored.case.incident_id, [p.id for p in chosen])
+    # No operators instead of nobody here: the escalation rule decides about empty levels.
+    accounts, _ = await _accounts(conn, [p.id for p in chosen])
+    return accounts
+
+
+async def escalation_candidates(
+    conn: psycopg.AsyncConnection, stored: StoredCase, *, grid: Grid, at: datetime
+) -> tuple[list[Level], dict[Level, list[str]], list[str]]:
+    """The levels above the incident, the accounts at each, and the operators' accounts."""
+    above = levels_above(stored.case.level, LEVELS)
+    accounts_at = {
+        level: await level_assignees(conn, stored, level, grid=grid, at=at) for level in above
+    }
+    operators = await operator_accounts(conn) if above else []
+    return above, accounts_at, operators

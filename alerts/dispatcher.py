@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,14 +15,17 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 
-from alerts.commands import LEVELS, Actor, Dispatch, Escalate
-from alerts.dispatch_people import first_assignees, level_assignees
+from alerts.commands import Actor, Dispatch, Escalate
+from alerts.dispatch_people import escalation_candidates, first_assignees
+from alerts.escalation import escalation_target
 from alerts.flows import apply_command
 from alerts.lifecycle import IllegalTransition, IncidentCase
-from alerts.sla import Deadline, deadlines, escalation_level, next_reminder
+from alerts.sla import Deadline, deadlines, next_reminder
 from gridwatch.grid.model import Grid
 from gridwatch.incidents import IncidentDetected
 from gridwatch.notifications import Notification, NotificationKind, notification_id
+from gridwatch.outbox_relay import relay_outbox
+from gridwatch.people import Level
 from gridwatch.ports import RecordSink
 from gridwatch.settings import Settings
 from gridwatch.store.cases import StoredCase, read_case
@@ -33,6 +36,7 @@ from gridwatch.store.dispatch import (
     open_clock,
     start_clock,
 )
+from gridwatch.store.outbox import OutboxRecord, put_records
 from gridwatch.wire import INCIDENT_RECORD
 
 log = logging.getLogger(__name__)
@@ -84,39 +88,41 @@ class Dispatcher:
         self._grid = grid
         self._topic = settings.kafka.topic("notifications")
         self._stop = threading.Event()
+        # (incident, level) already warned of having nobody above: warn once, not every tick.
+        self._stranded: set[tuple[str, Level]] = set()
 
-    def _send(self, notes: Iterable[Notification]) -> None:
-        """Produce after the commit: at least once, the deterministic ids drop repeats."""
-        failures: list[BaseException] = []
-        for note in notes:
-            self._sink.send(
-                self._topic,
-                note.recipient.encode(),
-                note.model_dump_json(by_alias=True).encode(),
-                lambda exc: failures.append(exc) if exc else None,
-            )
-        self._sink.flush(timeout_s=30)
-        if failures:
-            raise RuntimeError(f"could not produce notifications: {failures[0]!r}")
+    async def _stage(self, notes: Sequence[Notification]) -> None:
+        """Put the notifications in the outbox, in the transaction of the change they announce."""
+        await put_records(
+            self._conn,
+            [
+                OutboxRecord(
+                    topic=self._topic,
+                    key=note.recipient.encode(),
+                    value=note.model_dump_json(by_alias=True).encode(),
+                )
+                for note in notes
+            ],
+        )
+
+    async def send_outbox(self) -> int:
+        """Produce what waits in the outbox, ours or a dead dispatcher's; how many went."""
+        return await relay_outbox(self._conn, self._sink)
 
     async def dispatch(self, found: IncidentDetected, now: datetime) -> bool:
         """Send a new incident nobody holds to people; False while its row is not stored yet."""
-        sla, notes = self._settings.sla, []
         async with self._conn.transaction():
             stored = await read_case(self._conn, found.incident_id, lock=True)
             if stored is None:
                 return False
             case = stored.case
-            if case.status != "new" or case.assignees:
-                # A redelivery after a crash between commit and produce: say it again.
-                last = case.timeline[-1] if case.timeline else None
-                ours = last is not None and last.action == "dispatch" and last.actor == TIMER
-                notes = _announce(case, "assigned", now) if ours else []
-            else:
+            # A redelivered detection finds it dispatched: its notifications went to the outbox
+            # with the dispatch, so there is nothing to say again.
+            if case.status == "new" and not case.assignees:
                 if not await open_clock(self._conn, case.incident_id):
-                    await start_clock(self._conn, deadlines(case, sla)[0])
-                notes = await self._first_dispatch(stored, now)
-        self._send(notes)
+                    await start_clock(self._conn, deadlines(case, self._settings.sla)[0])
+                await self._stage(await self._first_dispatch(stored, now))
+        await self.send_outbox()
         return True
 
     async def _first_dispatch(self, stored: StoredCase, now: datetime) -> list[Notification]:
@@ -145,18 +151,54 @@ class Dispatcher:
 
     async def tick(self, now: datetime) -> int:
         """Escalate or remind for every claimable clock, in one transaction; how many acted."""
-        notes: list[Notification] = []
         async with self._conn.transaction():
             rows = await claim_clocks(
                 self._conn, now=now, cfg=self._settings.sla, limit=CLAIM_LIMIT
             )
             for row in rows:
-                notes += await self._act(row, now)
-        self._send(notes)
+                await self._stage(await self._act(row, now))
+        await self.send_outbox()
         return len(rows)
 
+    async def _escalate(
+        self, stored: StoredCase, deadline: Deadline, now: datetime
+    ) -> list[Notification] | None:
+        """Escalate to the nearest level above with somebody to tell; None if nobody is."""
+        case = stored.case
+        above, accounts_at, operators = await escalation_candidates(
+            self._conn, stored, grid=self._grid, at=now
+        )
+        target = escalation_target(above, accounts_at, operators)
+        if target is None:
+            if above and (case.incident_id, case.level) not in self._stranded:
+                self._stranded.add((case.incident_id, case.level))
+                log.warning(
+                    "incident %s: nobody above %s to escalate to, not even an operator;"
+                    " reminding its assignees",
+                    case.incident_id,
+                    case.level,
+                )
+            return None
+        self._stranded.discard((case.incident_id, case.level))
+        reason = f"{deadline.clock} deadline passed at {deadline.due_at:%Y-%m-%d %H:%M:%S}Z"
+        command = Escalate(
+            actor=TIMER, level=target.level, reason=reason, assignees=target.accounts
+        )
+        case, _ = await apply_command(
+            self._conn,
+            case.incident_id,
+            command,
+            at=now,
+            sla_cfg=self._settings.sla,
+            guard=_no_guard,
+        )
+        log.info(
+            "escalated %s to %s: %s", case.incident_id, target.level, ", ".join(target.accounts)
+        )
+        return _announce(case, "escalated", now)
+
     async def _act(self, row: dict[str, Any], now: datetime) -> list[Notification]:
-        """Escalate a due clock if there is a level above, else remind when a reminder is owed."""
+        """Escalate a due clock if anyone is above, else remind when a reminder is owed."""
         # A step in flight holds the incident and waits for our clock row: leave it to them.
         if not await lock_incident(self._conn, row["incident_id"]):
             return []
@@ -165,25 +207,10 @@ class Dispatcher:
         case = stored.case
         fields = ("incident_id", "cell_id", "clock", "level", "started_at", "due_at")
         deadline = Deadline.model_validate({k: row[k] for k in fields})
-        level = escalation_level(case.level, LEVELS)
-        if deadline.due_at <= now and level is not None:
-            accounts = await level_assignees(self._conn, stored, level, grid=self._grid, at=now)
-            if accounts:
-                reason = f"{deadline.clock} deadline passed at {deadline.due_at:%Y-%m-%d %H:%M:%S}Z"
-                command = Escalate(
-                    actor=TIMER, level=level, reason=reason, assignees=tuple(accounts)
-                )
-                case, _ = await apply_command(
-                    self._conn,
-                    case.incident_id,
-                    command,
-                    at=now,
-                    sla_cfg=self._settings.sla,
-                    guard=_no_guard,
-                )
-                log.info("escalated %s to %s: %s", case.incident_id, level, ", ".join(accounts))
-                return _announce(case, "escalated", now)
-            log.warning("incident %s: nobody at %s to escalate to", case.incident_id, level)
+        if deadline.due_at <= now:
+            escalated = await self._escalate(stored, deadline, now)
+            if escalated is not None:
+                return escalated
         owed = next_reminder(deadline, row["last_reminded_at"], self._settings.sla)
         if owed > now:
             return []

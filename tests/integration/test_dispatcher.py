@@ -33,15 +33,17 @@ CELL = 7
 ALL_DAY = clock_time(0, 0)
 
 
+def own_topics(settings: Settings, prefix: str) -> Settings:
+    """The run's settings with topics of their own, named `prefix` and a random suffix."""
+    kafka = settings.kafka.model_copy(update={"topic_prefix": f"{prefix}{uuid.uuid4().hex[:8]}"})
+    ensure_topics(kafka)
+    return settings.model_copy(update={"kafka": kafka})
+
+
 @pytest.fixture(scope="module")
 def ours(settings: Settings) -> Settings:
     """The run's settings with topics of this module's own, so no other test's incidents."""
-    prefix = f"gwd{uuid.uuid4().hex[:8]}"
-    mine = settings.model_copy(
-        update={"kafka": settings.kafka.model_copy(update={"topic_prefix": prefix})}
-    )
-    ensure_topics(mine.kafka)
-    return mine
+    return own_topics(settings, "gwd")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,319 @@
+"""A dispatcher in this process on a database of its own: its outbox, where it escalates to."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from datetime import time as clock_time
+
+import psycopg
+import pytest
+from kafka.errors import KafkaError
+
+from alerts.dispatcher import Dispatcher
+from gridwatch.accounts import User
+from gridwatch.grid.model import Grid
+from gridwatch.incidents import IncidentDetected, Severity
+from gridwatch.notifications import Notification
+from gridwatch.people import Level, Person, Role, Roster, RosterDocument, Shift
+from gridwatch.ports import Done, RecordSink
+from gridwatch.settings import Settings
+from gridwatch.store.incidents import record_detections
+from gridwatch.store.migrate import migrate
+from gridwatch.store.people import import_roster
+from ingest.kafka_sink import KafkaSink
+from tests.integration.conftest import (
+    REPO,
+    Proc,
+    add_user,
+    private_database,
+    read_topic,
+    wait_until,
+)
+from tests.integration.test_api_cases import detection
+from tests.integration.test_dispatcher import own_topics, query, state, steps
+
+pytestmark = pytest.mark.integration
+CELL = 11
+ALL_DAY = clock_time(0, 0)
+
+
+class RefusingSink:
+    """A `RecordSink` whose broker refuses every record: a produce that fails after the commit."""
+
+    def send(self, topic: str, key: bytes, value: bytes, done: Done) -> None:
+        """Fail the record at once, as a broker's error would."""
+        done(KafkaError("injected: the broker refused the record"))
+
+    def flush(self, timeout_s: float) -> None:
+        """Nothing is in flight."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class DyingSink(RefusingSink):
+    """A `RecordSink` whose first record SIGKILLs its own process: death after the commit."""
+
+    def send(self, topic: str, key: bytes, value: bytes, done: Done) -> None:
+        """Die before Kafka could have the record."""
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def topics(settings: Settings) -> Settings:
+    """The run's settings with topics of this module's own."""
+    return own_topics(settings, "gwo")
+
+
+@pytest.fixture
+def lone(topics: Settings) -> Iterator[Settings]:
+    """The module's topics and a fresh database: no other dispatcher, person or clock in it."""
+    name = f"gridwatch_o{uuid.uuid4().hex[:8]}"
+    with private_database({"GRIDWATCH_POSTGRES__DATABASE": name}):
+        postgres = topics.postgres.model_copy(update={"database": name})
+        mine = topics.model_copy(update={"postgres": postgres})
+        with psycopg.connect(mine.postgres.conninfo(), autocommit=True) as conn:
+            migrate(conn)
+        yield mine
+
+
+def lone_env(settings: Settings) -> dict[str, str]:
+    """The variables that point a process at `settings`' database and topics."""
+    return {
+        "GRIDWATCH_POSTGRES__DATABASE": settings.postgres.database,
+        "GRIDWATCH_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
+    }
+
+
+def hire(settings: Settings, grid: Grid, level: Level, *, account: bool = True) -> User | None:
+    """Someone on duty all day at `level` over CELL (its worker at the grid); their account."""
+    cell = grid.cells[CELL]
+    nodes = {
+        "grid": cell.id,
+        "village": cell.village_id,
+        "township": cell.township_id,
+        "county": grid.county,
+    }
+    role: Role = "worker" if level == "grid" else "supervisor"
+    person = Person(
+        id=f"P-{uuid.uuid4().hex[:8]}", name=role, role=role, level=level, node=nodes[level]
+    )
+    shift = Shift(person_id=person.id, weekdays=(1, 2, 3, 4, 5, 6, 7), start=ALL_DAY, end=ALL_DAY)
+    doc = RosterDocument(county=grid.county, people=(person,), roster=Roster(shifts=(shift,)))
+
+    async def load() -> None:
+        async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as conn:
+            await import_roster(conn, doc, replace=False)
+
+    asyncio.run(load())
+    return add_user(settings, role, nodes[level], person_id=person.id) if account else None
+
+
+def account(user: User | None) -> str:
+    assert user is not None
+    return user.id
+
+
+def stored_detection(settings: Settings, grid: Grid) -> IncidentDetected:
+    """A new critical fire in CELL, stored as the queue writer stores it (not produced)."""
+    found = detection(grid, CELL, Severity.CRITICAL)
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        record_detections(conn, [found])
+    return found
+
+
+@asynccontextmanager
+async def dispatcher(settings: Settings, grid: Grid, sink: RecordSink) -> AsyncIterator[Dispatcher]:
+    """A dispatcher on a connection of its own, as `gridwatch dispatch` builds it."""
+    conninfo = settings.postgres.conninfo()
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        yield Dispatcher(settings, conn=conn, sink=sink, grid=grid)
+
+
+def overdue(settings: Settings, incident: str) -> None:
+    """The open clock started ten minutes ago and is past due: an escalation and a reminder owed."""
+    query(
+        settings,
+        "UPDATE incident_deadlines SET started_at = now() - interval '10 minutes',"
+        " due_at = now() - interval '1 second' WHERE incident_id = %s AND done_at IS NULL"
+        " RETURNING id",
+        incident,
+    )
+
+
+def outbox(settings: Settings) -> list[Notification]:
+    """The notifications waiting in the outbox, oldest first."""
+    waiting = []
+    for (value,) in query(settings, "SELECT value FROM outbox ORDER BY id"):
+        assert isinstance(value, bytes)
+        waiting.append(Notification.model_validate_json(value))
+    return waiting
+
+
+def assignees(settings: Settings, incident: str) -> set[str]:
+    rows = query(
+        settings, "SELECT assignee_id FROM incident_assignees WHERE incident_id = %s", incident
+    )
+    return {str(a) for (a,) in rows}
+
+
+def on_topic(settings: Settings, incident: str, at_most: int) -> list[Notification]:
+    """The incident's notifications on the topic; waits for one more than expected to show."""
+    records = read_topic(
+        settings,
+        "notifications",
+        lambda r: incident.encode() in r.value,
+        count=at_most + 1,
+        timeout=8,
+    )
+    return [Notification.model_validate_json(r.value) for r in records]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def test_a_produce_failing_after_the_commit_leaves_the_outbox_to_another_dispatcher(
+    lone: Settings, grid: Grid, sink: KafkaSink
+) -> None:
+    worker, boss = account(hire(lone, grid, "grid")), account(hire(lone, grid, "village"))
+    found = stored_detection(lone, grid)
+    incident = found.incident_id
+
+    async def decide_but_fail_to_produce() -> None:
+        async with dispatcher(lone, grid, RefusingSink()) as broken:
+            assert await broken.dispatch(found, now())
+            overdue(lone, incident)
+            assert await broken.tick(now()) == 1
+            assert await broken.send_outbox() == 0  # still refused: the rows stay
+
+    asyncio.run(decide_but_fail_to_produce())
+    assert state(lone, incident) == ("escalated", "village")
+    waiting = outbox(lone)
+    assert [(n.kind, n.recipient) for n in waiting] == [("assigned", worker), ("escalated", boss)]
+
+    async def two_dispatchers_drain() -> list[int]:
+        async with dispatcher(lone, grid, sink) as one, dispatcher(lone, grid, sink) as two:
+            sent = await asyncio.gather(one.send_outbox(), two.send_outbox())
+            # The detection again, as after a crash before the offset commit: nothing to say.
+            assert await one.dispatch(found, now())
+            return list(sent)
+
+    assert sum(asyncio.run(two_dispatchers_drain())) == 2
+    assert outbox(lone) == []
+    produced = on_topic(lone, incident, at_most=2)
+    assert sorted(n.notification_id for n in produced) == sorted(n.notification_id for n in waiting)
+
+
+def _tick_and_die() -> None:
+    """In a child process: one tick whose first produce, after the commit, SIGKILLs it."""
+    settings = Settings()
+
+    async def tick() -> None:
+        async with dispatcher(settings, Grid.load(settings.grid.path), DyingSink()) as doomed:
+            await doomed.tick(now())
+
+    asyncio.run(tick())
+
+
+def test_a_dispatcher_killed_between_its_commit_and_kafka_loses_no_escalation(
+    lone: Settings, grid: Grid, sink: KafkaSink, procs: Callable[..., Proc]
+) -> None:
+    account(hire(lone, grid, "grid"))
+    boss = account(hire(lone, grid, "village"))
+    found = stored_detection(lone, grid)
+    incident = found.incident_id
+
+    async def first_dispatch() -> None:
+        async with dispatcher(lone, grid, sink) as healthy:
+            assert await healthy.dispatch(found, now())
+
+    asyncio.run(first_dispatch())
+    overdue(lone, incident)
+    code = f"from {__name__} import _tick_and_die; _tick_and_die()"
+    child = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, **lone_env(lone)}, cwd=REPO, timeout=120
+    )
+    assert child.returncode == -signal.SIGKILL
+    assert state(lone, incident) == ("escalated", "village")  # committed before it died
+    assert [n.kind for n in outbox(lone)] == ["escalated"]
+    restarted = procs("dispatch", lone_env(lone))
+    try:
+        wait_until(lambda: not outbox(lone), timeout=60, what="the outbox drained")
+        escalations = [n for n in on_topic(lone, incident, at_most=2) if n.kind == "escalated"]
+    finally:
+        restarted.stop()
+    assert [n.recipient for n in escalations] == [boss]
+    assert steps(lone, incident, "escalate") == 1
+
+
+def escalate_once(settings: Settings, grid: Grid, sink: KafkaSink) -> str:
+    """A fire in CELL dispatched, made overdue and ticked once; its id."""
+    found = stored_detection(settings, grid)
+
+    async def run() -> None:
+        async with dispatcher(settings, grid, sink) as one:
+            assert await one.dispatch(found, now())
+            overdue(settings, found.incident_id)
+            assert await one.tick(now()) == 1
+
+    asyncio.run(run())
+    return found.incident_id
+
+
+def test_an_escalation_skips_a_level_with_nobody_to_tell(
+    lone: Settings, grid: Grid, sink: KafkaSink
+) -> None:
+    worker = account(hire(lone, grid, "grid"))
+    hire(lone, grid, "village", account=False)  # on the roster, but no account to send to
+    chief = account(hire(lone, grid, "township"))
+    incident = escalate_once(lone, grid, sink)
+    assert state(lone, incident) == ("escalated", "township")
+    assert assignees(lone, incident) == {worker, chief}
+
+
+def test_with_nobody_above_the_operators_get_it_at_the_county(
+    lone: Settings, grid: Grid, sink: KafkaSink
+) -> None:
+    worker = account(hire(lone, grid, "grid"))
+    operator = add_user(lone, "operator", grid.county).id
+    incident = escalate_once(lone, grid, sink)
+    assert state(lone, incident) == ("escalated", "county")
+    assert assignees(lone, incident) == {worker, operator}
+
+
+def test_with_nobody_at_all_it_reminds_and_warns_once_until_someone_comes(
+    lone: Settings, grid: Grid, sink: KafkaSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = account(hire(lone, grid, "grid"))
+    caplog.set_level(logging.WARNING, logger="alerts.dispatcher")
+    found = stored_detection(lone, grid)
+    incident = found.incident_id
+
+    async def run() -> None:
+        async with dispatcher(lone, grid, sink) as one:
+            assert await one.dispatch(found, now())
+            overdue(lone, incident)
+            for _ in range(3):
+                await one.tick(now())
+            assert state(lone, incident) == ("dispatched", "grid")
+            # add_user runs its own event loop: in a thread of its own.
+            operator = (await asyncio.to_thread(add_user, lone, "operator", grid.county)).id
+            await one.tick(now())
+            assert state(lone, incident) == ("escalated", "county")
+            assert assignees(lone, incident) == {worker, operator}
+
+    asyncio.run(run())
+    warned = [r for r in caplog.records if "nobody above" in r.getMessage()]
+    assert len(warned) == 1
+    reminders = [n for n in on_topic(lone, incident, at_most=3) if n.kind == "reminder"]
+    assert [n.recipient for n in reminders] == [worker]
