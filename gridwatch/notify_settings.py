@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from gridwatch.push_hosts import BROWSER_PUSH_HOSTS
 from gridwatch.sections import Section
 
 
@@ -48,3 +49,20 @@ class NotifySettings(Section):
         title="VAPID subject",
         description="Contact the push services may use (mailto: or https: URL).",
     )
+    push_hosts: tuple[str, ...] = Field(
+        BROWSER_PUSH_HOSTS,
+        title="Push service hosts",
+        description="Where a browser's Web Push subscription may point: a host "
+        "(`fcm.googleapis.com`) or `*.` and a domain (`*.notify.windows.com`), https on port "
+        "443; or an origin (`http://127.0.0.1:8080`) allowing exactly it, for a local test "
+        "receiver. Other endpoints are refused when a browser subscribes.",
+    )
+
+    @field_validator("push_hosts")
+    @classmethod
+    def _plain_hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        """Lower case; a wildcard only as a leading `*.` of a domain."""
+        for host in hosts:
+            if not host.strip("*.") or "*" in host.removeprefix("*."):
+                raise ValueError(f"{host!r}: give a host, '*.' and a domain, or an origin")
+        return tuple(host.lower() for host in hosts)

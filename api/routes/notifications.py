@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconnect
 from psycopg_pool import AsyncConnectionPool
@@ -16,6 +17,7 @@ from api.errors import ApiError
 from api.push import Connection, Hub
 from gridwatch.notifications import Notification
 from gridwatch.ports import DeliveryResult
+from gridwatch.push_hosts import endpoint_allowed
 from gridwatch.store.notifications import (
     PushSubscription,
     notification_recipient,
@@ -133,9 +135,18 @@ async def read_vapid_key(settings: SettingsDep) -> VapidKey:
     "/v1/me/push-subscriptions", status_code=204, summary="Receive Web Push on this browser"
 )
 async def subscribe(
-    request: Request, conn: ConnDep, user: CurrentUser, body: SubscriptionIn
+    request: Request, conn: ConnDep, settings: SettingsDep, user: CurrentUser, body: SubscriptionIn
 ) -> None:
     """Keep the browser's subscription: my notifications are pushed to it too."""
+    # The relay POSTs to the endpoint: only a browser push service, or the API would POST to
+    # whatever a caller names (its own network included).
+    if not endpoint_allowed(body.endpoint, settings.notify.push_hosts):
+        raise ApiError(
+            422,
+            "push_endpoint_not_allowed",
+            f"{urlsplit(body.endpoint).hostname or body.endpoint} is not a push service this "
+            "API sends to (https on a host of notify.push_hosts)",
+        )
     subscription = PushSubscription(body.endpoint, body.keys.p256dh, body.keys.auth)
     await save_subscription(conn, user.id, subscription)
     await record_audit(

@@ -338,9 +338,13 @@ def test_web_push_is_signed_encrypted_and_forgets_gone_subscriptions(
 
     with gateway([201, 410]) as (url, got):
         subscription = {"endpoint": url, "keys": {"p256dh": b64url(p256dh), "auth": b64url(auth)}}
-        answer = client.post(
-            "/v1/me/push-subscriptions", json=subscription, headers=bearer(settings, user)
-        )
+        # The test's push service is a local origin: the API must be told to allow it.
+        local = settings.notify.model_copy(update={"push_hosts": (url.removesuffix("/sms"),)})
+        app = create_app(settings.model_copy(update={"notify": local}), grid=grid)
+        with TestClient(app) as allowing:
+            answer = allowing.post(
+                "/v1/me/push-subscriptions", json=subscription, headers=bearer(settings, user)
+            )
         assert answer.status_code == 204, answer.text
         results = asyncio.run(send())
     assert [(r.state, r.detail) for r in results] == [("delivered", "[201]"), ("failed", "[410]")]
@@ -364,3 +368,48 @@ def test_web_push_is_signed_encrypted_and_forgets_gone_subscriptions(
         audience=url.removesuffix("/sms"),
     )
     assert claims["sub"] == "mailto:ops@example.org"
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:8000/v1/incidents",
+        "https://169.254.169.254/latest/meta-data",
+        "http://fcm.googleapis.com/fcm/send/abc",
+        "https://fcm.googleapis.com.example.org/fcm/send/abc",
+    ],
+)
+def test_a_subscription_to_anything_but_a_push_service_is_refused(
+    settings: Settings, grid: Grid, client: TestClient, endpoint: str
+) -> None:
+    user = add_user(settings, "worker", grid.cells[5].id)
+    subscription = {"endpoint": endpoint, "keys": {"p256dh": "BNcR", "auth": "tBHI"}}
+    answer = client.post(
+        "/v1/me/push-subscriptions", json=subscription, headers=bearer(settings, user)
+    )
+    assert answer.status_code == 422
+    [error] = answer.json()["detail"]
+    assert error["code"] == "push_endpoint_not_allowed"
+    assert "notify.push_hosts" in error["msg"]
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        kept = conn.execute(
+            "SELECT count(*) FROM push_subscriptions WHERE account_id = %s", (user.id,)
+        ).fetchone()
+    assert kept == (0,)
+
+
+def test_a_subscription_to_a_browser_push_service_is_kept(
+    settings: Settings, grid: Grid, client: TestClient
+) -> None:
+    user = add_user(settings, "worker", grid.cells[6].id)
+    endpoint = f"https://fcm.googleapis.com/fcm/send/{uuid.uuid4().hex}"
+    subscription = {"endpoint": endpoint, "keys": {"p256dh": "BNcR", "auth": "tBHI"}}
+    answer = client.post(
+        "/v1/me/push-subscriptions", json=subscription, headers=bearer(settings, user)
+    )
+    assert answer.status_code == 204, answer.text
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        kept = conn.execute(
+            "SELECT endpoint FROM push_subscriptions WHERE account_id = %s", (user.id,)
+        ).fetchall()
+    assert kept == [(endpoint,)]
