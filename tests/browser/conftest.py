@@ -22,7 +22,7 @@ Fixtures:
 - `phone`: a fresh 360×640 touch context, zh-CN, Asia/Shanghai, geolocation granted and fixed
   at `field_cell`'s centroid, `base_url` set (`page.goto("/app/")`).
 - `desk`: a fresh 1920×1080 context, zh-CN, Asia/Shanghai, `base_url` set, for the console.
-- `shot(page, name)`: saves a screenshot to docs/screenshots/<name>.png.
+- `shot(page, name, full_page=False)`: saves a screenshot to docs/screenshots/<name>.png.
 
 `access_token(api, account)` signs in through `POST /v1/auth/token` and answers the token.
 """
@@ -216,13 +216,13 @@ def desk(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def shot() -> Callable[[Page, str], Path]:
-    """Save a page's screenshot as docs/screenshots/<name>.png."""
+def shot() -> Callable[..., Path]:
+    """Save a page's screenshot as docs/screenshots/<name>.png (`full_page=True`: all of it)."""
 
-    def save(page: Page, name: str) -> Path:
+    def save(page: Page, name: str, *, full_page: bool = False) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path))
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return save

@@ -1,0 +1,112 @@
+// The worker app's service worker: the app shell offline, the grid and photos kept, Web Push.
+
+const SHELL_CACHE = "gw-app-shell";
+const KEEP_CACHE = "gw-app-keep";
+const SHELL = [
+  "./",
+  "index.html",
+  "app.css",
+  "manifest.webmanifest",
+  "icons/icon.svg",
+  "icons/icon-192.png",
+  "js/api.js",
+  "js/cases.js",
+  "js/db.js",
+  "js/detail.js",
+  "js/dom.js",
+  "js/i18n.js",
+  "js/live.js",
+  "js/main.js",
+  "js/map.js",
+  "js/outbox.js",
+  "js/position.js",
+  "js/queue.js",
+];
+const APP = new URL("./", self.location).pathname;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches
+      .open(SHELL_CACHE)
+      .then((cache) => cache.addAll(SHELL))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(self.clients.claim());
+});
+
+// The shell: answer from the cache at once (a weak signal makes every round trip slow), and
+// refresh the cached copy behind it, so the next start has the newest app.
+async function shell(request) {
+  const cache = await caches.open(SHELL_CACHE);
+  const key = request.mode === "navigate" ? APP : request;
+  const cached = await cache.match(key, { ignoreSearch: true });
+  const fresh = fetch(request)
+    .then((res) => {
+      if (res.ok) cache.put(key, res.clone());
+      return res;
+    })
+    .catch(() => null);
+  if (cached) {
+    fresh.catch(() => {});
+    return cached;
+  }
+  return (await fresh) ?? new Response("offline", { status: 503 });
+}
+
+// The grid map and photos never change under the same address: fetched once, then kept.
+async function kept(request) {
+  const cache = await caches.open(KEEP_CACHE);
+  const cached = await cache.match(request);
+  if (cached) return cached;
+  const res = await fetch(request);
+  if (res.ok) cache.put(request, res.clone());
+  return res;
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname === "/v1/cells/map" || url.pathname.startsWith("/v1/photos/")) {
+    event.respondWith(kept(request));
+  } else if (url.pathname.startsWith(APP)) {
+    event.respondWith(shell(request));
+  }
+});
+
+self.addEventListener("push", (event) => {
+  let note = {};
+  try {
+    note = event.data ? event.data.json() : {};
+  } catch {
+    note = { title: event.data?.text() ?? "gridwatch" };
+  }
+  const options = {
+    body: note.body ?? "",
+    tag: note.incident_id ?? note.notification_id,
+    renotify: true,
+    requireInteraction: (note.severity ?? 0) >= 4,
+    vibrate: (note.severity ?? 0) >= 4 ? [300, 100, 300, 100, 300] : [200, 100, 200],
+    icon: `${APP}icons/icon-192.png`,
+    badge: `${APP}icons/icon-192.png`,
+    data: { incident: note.incident_id },
+  };
+  event.waitUntil(self.registration.showNotification(note.title ?? "gridwatch", options));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const incident = event.notification.data?.incident;
+  const target = incident ? `${APP}#/incident/${encodeURIComponent(incident)}` : APP;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((open) => {
+      const win = open.find((c) => new URL(c.url).pathname.startsWith(APP));
+      if (win) return win.navigate(target).then((c) => (c ?? win).focus());
+      return self.clients.openWindow(target);
+    }),
+  );
+});
