@@ -1,0 +1,160 @@
+// The side drawer: a cell's queue, and an incident with its timeline and the desk's actions.
+import { api } from "./api.js";
+import { h, span, stamp } from "./dom.js";
+import { SEVERITY_FILL } from "./map.js";
+
+// Each desk action, the fields it sends (docs/lifecycle.md §10), its button's look.
+const ACTIONS = {
+  reassign: { fields: ["assignees", "reason", "note"], look: "primary" },
+  escalate: { fields: ["level", "reason", "assignees", "note"], look: "primary" },
+  cancel: { fields: ["reason", "false_alarm", "note"], look: "danger" },
+  verify: { fields: ["note"], look: "" },
+  close: { fields: ["note"], look: "" },
+};
+
+export class Drawer {
+  constructor(root, body, i18n, { onChanged, onCell }) {
+    this.root = root;
+    this.body = body;
+    this.i18n = i18n;
+    this.onChanged = onChanged;
+    this.onCell = onCell;
+    this.view = null;
+  }
+
+  close() {
+    this.root.hidden = true;
+    this.view = null;
+    this.onCell(null);
+  }
+
+  refresh() {
+    if (this.view) this.view();
+  }
+
+  // A cell's queue follows the polls; an incident does not, or a half-typed form would go.
+  refreshCell() {
+    if (this.view?.cell) this.view();
+  }
+
+  severity(value) {
+    return h("span", { class: "sev", style: `background:${SEVERITY_FILL[value]}` }, this.i18n.t(`sev${value}`));
+  }
+
+  async showCell(cellId, where) {
+    const t = this.i18n.t;
+    this.view = Object.assign(() => this.showCell(cellId, where), { cell: cellId });
+    this.onCell(cellId);
+    this.root.hidden = false;
+    const page = await api(`/v1/cells/queue?cell=${encodeURIComponent(cellId)}`);
+    const items = page.items.map((i) =>
+      h("li", { onclick: () => this.showIncident(i.incident_id), dataset: { incident: i.incident_id } },
+        this.severity(i.severity), " ", t(`c_${i.category}`), " · ", t(`s_${i.status}`), " · ",
+        h("span", { class: "muted" }, i.incident_id)),
+    );
+    this.body.replaceChildren(
+      h("h2", {}, t("cell_queue", { cell: cellId })),
+      where ? h("p", { class: "muted" }, t("cell_where", where)) : null,
+      items.length ? h("ul", { class: "queue" }, items) : h("p", { class: "muted" }, t("queue_empty")),
+    );
+  }
+
+  async showIncident(id, notice = null) {
+    const t = this.i18n.t;
+    this.view = () => this.showIncident(id);
+    this.root.hidden = false;
+    const [incident, timeline] = await Promise.all([
+      api(`/v1/incidents/${encodeURIComponent(id)}`),
+      api(`/v1/incidents/${encodeURIComponent(id)}/timeline`),
+    ]);
+    this.onCell(incident.cell_id);
+    const facts = [
+      ["category", t(`c_${incident.category}`)],
+      ["severity", this.severity(incident.severity)],
+      ["status", t(`s_${timeline.status}`)],
+      ["level", t(`l_${timeline.level}`)],
+      ["assignees", timeline.assignees.join(", ") || t("none")],
+      ["opened", stamp(incident.opened_at)],
+      ["location", `${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)} · ${incident.cell_id}`],
+      ["summary", incident.summary],
+      ["evidence", incident.evidence.map((e) => `${e.device_id} ${e.type} ${stamp(e.time)}`).join("; ") || t("none")],
+    ];
+    const form = h("div", { id: "action-form" });
+    const buttons = Object.entries(ACTIONS).map(([action, spec]) =>
+      h("button", { type: "button", class: spec.look, dataset: { action }, onclick: () => this.openForm(form, id, action, spec) }, t(action)),
+    );
+    const steps = timeline.steps.map((s) =>
+      h("li", {},
+        h("div", {}, h("b", {}, t(`a_${s.action}`)), ` ${t(`s_${s.from_status}`)} → ${t(`s_${s.status}`)} · ${t(`l_${s.level}`)}`),
+        h("div", { class: "meta" }, `${stamp(s.at)} · ${s.actor.id} (${s.actor.role})`),
+        s.assignees?.length ? h("div", {}, `${t("assignees")}: ${s.assignees.join(", ")}`) : null,
+        s.reason ? h("div", {}, `${t("reason")}: ${s.reason}`) : null,
+        s.note ? h("div", {}, `${t("note")}: ${s.note}`) : null,
+      ),
+    );
+    this.body.replaceChildren(
+      h("h2", {}, `${t("incident")} ${id}`),
+      h("dl", {}, facts.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", { dataset: { field: k } }, v)])),
+      h("div", { class: "actions" }, buttons),
+      h("p", { class: "notice", id: "action-notice", role: "status" }, notice || ""),
+      form,
+      h("h3", {}, t("timeline")),
+      h("p", { class: "muted" }, t("audit_note")),
+      steps.length ? h("ol", { class: "timeline" }, steps) : h("p", { class: "muted" }, t("no_steps")),
+    );
+  }
+
+  field(name) {
+    const t = this.i18n.t;
+    if (name === "level") {
+      return h("label", {}, t("target_level"),
+        h("select", { name }, ["village", "township", "county"].map((l) => h("option", { value: l }, t(`l_${l}`)))));
+    }
+    if (name === "false_alarm") {
+      return h("div", { class: "row" }, t("false_alarm"),
+        h("label", {}, h("input", { type: "radio", name, value: "true" }), t("yes")),
+        h("label", {}, h("input", { type: "radio", name, value: "false" }), t("no")));
+    }
+    const label = name === "assignees" ? "assignees_field" : name;
+    const input = name === "note" ? h("textarea", { name, rows: 2 }) : h("input", { name });
+    return h("label", {}, t(label), input);
+  }
+
+  openForm(holder, id, action, spec) {
+    const t = this.i18n.t;
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", { class: "action-form", dataset: { action } },
+      spec.fields.map((f) => this.field(f)),
+      h("button", { type: "submit", class: spec.look || "primary" }, `${t(action)} · ${t("submit")}`),
+      error);
+    // The server decides what is missing or wrong and says so; the console shows its words.
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      try {
+        const answer = await api(`/v1/incidents/${encodeURIComponent(id)}/${action}`, { method: "POST", body: body(form) });
+        const warnings = answer.warnings.map((w) => t("feedback_warning", { msg: w.msg })).join(" ");
+        const done = t("done", { action: t(`a_${answer.step.action}`), status: t(`s_${answer.status}`) });
+        this.onChanged();
+        await this.showIncident(id, `${done} ${warnings}`);
+      } catch (failure) {
+        error.textContent = t("refused", { msg: failure.message });
+      }
+    });
+    holder.replaceChildren(form);
+    form.querySelector("input, select, textarea")?.focus();
+  }
+}
+
+function body(form) {
+  const data = new FormData(form);
+  const out = {};
+  for (const [name, raw] of data.entries()) {
+    const value = String(raw).trim();
+    if (!value) continue;
+    if (name === "assignees") out.assignees = value.split(/[,，\s]+/).filter(Boolean);
+    else if (name === "false_alarm") out.false_alarm = value === "true";
+    else out[name] = value;
+  }
+  return out;
+}

@@ -1,0 +1,160 @@
+"""The operator console against the running platform, in headless Chromium at 1920×1080."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from gridwatch.grid.model import Cell, Grid
+from gridwatch.settings import Settings
+from tests.browser.conftest import Account, access_token
+from tests.integration.conftest import wait_until
+from tests.integration.platform import PIPELINE_TIMEOUT, device, now, publish
+from tests.support import event
+
+pytestmark = pytest.mark.integration
+# The fill of a cell whose worst open incident is critical (api/static/console/map.js).
+CRITICAL_FILL = "#ff1f4f"
+Enrol = Callable[..., Account]
+Shot = Callable[[Page, str], Path]
+
+
+@pytest.fixture(scope="module")
+def field_cell(grid: Grid, run_env: dict[str, str]) -> Cell:
+    """A whole cell of this run's own: other runs publish on the same broker, and their
+    bridges and ours all hear every device, so a fixed cell may already be red."""
+    whole = [c for c in grid.cells if c.area_km2 > 0.5]
+    return random.Random(run_env["GRIDWATCH_KAFKA__TOPIC_PREFIX"]).choice(whole)
+
+
+def sign_in(desk: BrowserContext, account: Account) -> Page:
+    """The console, signed in as `account` through its form."""
+    page = desk.new_page()
+    page.goto("/console/")
+    page.get_by_label("用户名").fill(account.username)
+    page.get_by_label("密码").fill(account.password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#board")).to_be_visible()
+    return page
+
+
+def open_incident_in(
+    api: httpx.Client, token: str, cell: Cell, *, status: str = "dispatched"
+) -> str:
+    """The id of the incident the dispatcher has brought to `status` in `cell`."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def found() -> str | None:
+        page = api.get("/v1/cells/queue", params={"cell": cell.id}, headers=headers).json()
+        ready = [i["incident_id"] for i in page["items"] if i["status"] == status]
+        return ready[0] if ready else None
+
+    incident: str = wait_until(found, timeout=PIPELINE_TIMEOUT, what=f"a {status} incident")
+    return incident
+
+
+def fire_in(settings: Settings, cell: Cell) -> None:
+    """A Blue Sky camera in `cell` sees flames, over MQTT through the real broker."""
+    lon, lat = cell.centroid
+    dev = device()
+    doc = event("blue-sky.fire", device=dev, event_id=f"{dev}-1", at=now(), lon=lon, lat=lat)
+    publish(settings, dev, doc)
+
+
+def air_station_in(settings: Settings, cell: Cell, hours: int = 24) -> None:
+    """A station in `cell` that reported every hour for `hours`, so the trend has a shape."""
+    lon, lat = cell.centroid
+    dev = f"aq-{device()}"
+    start = now() - timedelta(hours=hours)
+    for h in range(hours):
+        pm25 = round(30 + 25 * math.sin(h / 4), 1)
+        doc = event(
+            "blue-sky.air",
+            device=dev,
+            event_id=f"{dev}-{h}",
+            at=start + timedelta(hours=h),
+            lon=lon,
+            lat=lat,
+            pm25=pm25,
+            pm10=round(pm25 * 1.6, 1),
+        )
+        publish(settings, dev, doc)
+
+
+def test_an_incident_from_mqtt_colours_its_cell_and_the_operator_reassigns_it(
+    desk: BrowserContext,
+    api: httpx.Client,
+    settings: Settings,
+    enrol: Enrol,
+    field_cell: Cell,
+    shot: Shot,
+) -> None:
+    operator, workers = enrol("operator"), [enrol("worker"), enrol("worker")]
+    page = sign_in(desk, operator)
+    cell = page.locator(f'#map path[data-cell="{field_cell.id}"]')
+    expect(cell).to_have_attribute("data-open", "0", timeout=30_000)
+    calm = cell.get_attribute("fill")
+
+    air_station_in(settings, field_cell)
+    fire_in(settings, field_cell)
+    expect(cell).to_have_attribute("data-severity", "4", timeout=PIPELINE_TIMEOUT * 1000)
+    expect(cell).to_have_attribute("fill", CRITICAL_FILL)
+    assert calm != CRITICAL_FILL
+    expect(page.locator("#ticker li").first).to_contain_text("火情")
+
+    headers = {"Authorization": f"Bearer {access_token(api, operator)}"}
+    incident = open_incident_in(api, access_token(api, operator), field_cell)
+    [held] = api.get(f"/v1/incidents/{incident}/timeline", headers=headers).json()["assignees"]
+    other = next(w.user.id for w in workers if w.user.id != held)
+    expect(page.locator(f'#sla tr[data-incident="{incident}"]')).to_contain_text("已派发")
+    expect(page.locator("#chart-air path.series").first).to_be_visible(timeout=30_000)
+    shot(page, "console-map")
+    cell.dispatch_event("click")
+    page.locator(f'#drawer li[data-incident="{incident}"]').click()
+    expect(page.locator('#drawer dd[data-field="assignees"]')).to_have_text(held)
+    page.get_by_role("button", name="改派", exact=True).click()
+    form = page.locator('form[data-action="reassign"]')
+    form.get_by_label("处置人账号").fill(other)
+    form.get_by_label("原因").fill("离得更近")
+    form.get_by_role("button").click()
+    expect(page.locator("#action-notice")).to_contain_text("已完成：改派 → 已派发")
+    expect(page.locator('#drawer dd[data-field="assignees"]')).to_have_text(other)
+    expect(page.locator("#drawer .timeline li").last).to_contain_text("离得更近")
+    shot(page, "console-incident")
+
+    timeline = api.get(f"/v1/incidents/{incident}/timeline", headers=headers).json()
+    assert timeline["assignees"] == [other]
+    assert timeline["steps"][-1]["actor"]["id"] == operator.user.id
+
+
+def test_a_cancel_without_a_reason_is_refused_and_the_console_says_why(
+    desk: BrowserContext,
+    api: httpx.Client,
+    settings: Settings,
+    enrol: Enrol,
+    field_cell: Cell,
+    shot: Shot,
+) -> None:
+    operator = enrol("operator")
+    enrol("worker")
+    fire_in(settings, field_cell)
+    incident = open_incident_in(api, access_token(api, operator), field_cell)
+    page = sign_in(desk, operator)
+    page.locator(f'#sla tr[data-incident="{incident}"]').click()
+    page.get_by_role("button", name="误报/取消").click()
+    form = page.locator('form[data-action="cancel"]')
+    form.get_by_label("是", exact=True).check()
+    form.get_by_role("button").click()
+    expect(form.get_by_role("alert")).to_contain_text("被拒绝")
+    expect(form.get_by_role("alert")).to_contain_text("reason")
+    shot(page, "console-cancel-refused")
+
+    headers = {"Authorization": f"Bearer {access_token(api, operator)}"}
+    assert api.get(f"/v1/incidents/{incident}", headers=headers).json()["status"] != "cancelled"
