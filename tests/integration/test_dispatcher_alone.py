@@ -23,11 +23,13 @@ from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
 from gridwatch.incidents import IncidentDetected, Severity
 from gridwatch.notifications import Notification
+from gridwatch.outbox_relay import relay_outbox
 from gridwatch.people import Level, Person, Role, Roster, RosterDocument, Shift
 from gridwatch.ports import Done, RecordSink
 from gridwatch.settings import Settings
 from gridwatch.store.incidents import record_detections
 from gridwatch.store.migrate import migrate
+from gridwatch.store.outbox import OutboxRecord, put_records
 from gridwatch.store.people import import_roster
 from ingest.kafka_sink import KafkaSink
 from tests.integration.conftest import (
@@ -66,6 +68,25 @@ class DyingSink(RefusingSink):
     def send(self, topic: str, key: bytes, value: bytes, done: Done) -> None:
         """Die before Kafka could have the record."""
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class PickySink(RefusingSink):
+    """A `RecordSink` refusing the records of one key and handing the others to Kafka."""
+
+    def __init__(self, kafka: RecordSink, refused: bytes) -> None:
+        self._kafka = kafka
+        self._refused = refused
+
+    def send(self, topic: str, key: bytes, value: bytes, done: Done) -> None:
+        """Refuse the one key; produce the rest."""
+        if key == self._refused:
+            super().send(topic, key, value, done)
+        else:
+            self._kafka.send(topic, key, value, done)
+
+    def flush(self, timeout_s: float) -> None:
+        """Wait for Kafka."""
+        self._kafka.flush(timeout_s)
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +233,34 @@ def test_a_produce_failing_after_the_commit_leaves_the_outbox_to_another_dispatc
     assert outbox(lone) == []
     produced = on_topic(lone, incident, at_most=2)
     assert sorted(n.notification_id for n in produced) == sorted(n.notification_id for n in waiting)
+
+
+def test_the_relay_forgets_what_kafka_acknowledged_and_keeps_what_it_refused(
+    lone: Settings, sink: KafkaSink
+) -> None:
+    marker = uuid.uuid4().hex
+    topic = lone.kafka.topic("notifications")
+    records = [
+        OutboxRecord(topic, key, f'{{"marker": "{marker}", "n": {n}}}'.encode())
+        for n, key in enumerate([b"u-a", b"u-b", b"u-a"])
+    ]
+
+    async def relay() -> tuple[int, list[tuple[object, ...]], int]:
+        conninfo = lone.postgres.conninfo()
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            async with conn.transaction():
+                await put_records(conn, records)
+            first = await relay_outbox(conn, PickySink(sink, refused=b"u-b"))
+            left = query(lone, "SELECT key FROM outbox")
+            return first, left, await relay_outbox(conn, sink)
+
+    first, left, second = asyncio.run(relay())
+    assert (first, left, second) == (2, [(b"u-b",)], 1)
+    assert query(lone, "SELECT count(*) FROM outbox") == [(0,)]
+    produced = read_topic(
+        lone, "notifications", lambda r: marker.encode() in r.value, count=4, timeout=8
+    )
+    assert sorted(r.value for r in produced) == sorted(r.value for r in records)
 
 
 def _tick_and_die() -> None:
