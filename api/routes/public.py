@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Response
 
 from api.deps import ConnDep, GridDep
 from api.kpi_schemas import PublicVillage, PublicVillagePage
 from api.routes.kpis import FromQuery, ToQuery, refusals, seconds
+from gridwatch.grid.model import Village
 from gridwatch.kpis import grouping, share, window
 from gridwatch.store.kpis import node_kpis
 
@@ -16,6 +18,20 @@ router = APIRouter(prefix="/v1/public", tags=["public"])
 
 # The figures move slowly; a public page hit by many readers is served from caches meanwhile.
 CACHE_CONTROL = "public, max-age=300"
+
+
+def public_village(village: Village, township_name: str, row: dict[str, Any]) -> PublicVillage:
+    """A village's row of figures, cut down to what the public page shows."""
+    return PublicVillage(
+        village_id=village.id,
+        village_name=village.name,
+        township_id=village.township_id,
+        township_name=township_name,
+        handled=row["closed"],
+        resolved=row["resolved"],
+        resolve_p50_s=seconds(row["resolve_p50_s"]),
+        resolved_on_time_share=share(row["resolved_on_time"], row["resolved_with_clock"]),
+    )
 
 
 @router.get("/villages", response_model=PublicVillagePage, summary="Villages' handling, public")
@@ -35,21 +51,7 @@ async def read_villages(
         conn, cell_node=scope.cell_node, start=start, end=end, now=datetime.now(UTC)
     )
     by_node = {row["node_id"]: row for row in rows}
-    villages = []
-    for node in scope.nodes:
-        row = by_node[node.id]
-        assert node.township_id is not None and node.township_name is not None
-        villages.append(
-            PublicVillage(
-                village_id=node.id,
-                village_name=node.name,
-                township_id=node.township_id,
-                township_name=node.township_name,
-                handled=row["closed"],
-                resolved=row["resolved"],
-                resolve_p50_s=seconds(row["resolve_p50_s"]),
-                resolved_on_time_share=share(row["resolved_on_time"], row["resolved_with_clock"]),
-            )
-        )
+    towns = {t.id: t.name for t in grid.townships()}
+    villages = [public_village(v, towns[v.township_id], by_node[v.id]) for v in grid.villages()]
     response.headers["Cache-Control"] = CACHE_CONTROL
     return PublicVillagePage(from_=start, to=end, villages=villages)
