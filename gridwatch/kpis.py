@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,9 @@ BUCKET_SIZE: Mapping[Bucket, timedelta] = {"hour": timedelta(hours=1), "day": ti
 LOCAL = ZoneInfo(TIMEZONE)
 BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=LOCAL)
 DEFAULT_WINDOW = timedelta(days=30)
+# Times a window may name: the arithmetic on local buckets and defaults stays in range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 # A chart of more points than this is unreadable, and the query gets long.
 MAX_BUCKETS = 2000
 _ALL_CELLS: frozenset[Role] = frozenset({"operator", "admin"})
@@ -142,6 +145,9 @@ def window(
     for name, value in (("from", start), ("to", end)):
         if value is not None and value.utcoffset() is None:
             msg = f"{name} must carry a UTC offset, e.g. 2026-11-28T00:00:00+08:00"
+            raise KpiQueryError(422, "invalid_time", msg)
+        if value is not None and not EARLIEST <= value < LATEST:
+            msg = f"{name} must lie in the years {EARLIEST.year} to {LATEST.year - 1}"
             raise KpiQueryError(422, "invalid_time", msg)
     end = now if end is None else end
     start = end - DEFAULT_WINDOW if start is None else start
