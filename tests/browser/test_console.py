@@ -153,8 +153,13 @@ def test_a_cancel_without_a_reason_is_refused_and_the_console_says_why(
     form.get_by_label("是", exact=True).check()
     form.get_by_role("button").click()
     expect(form.get_by_role("alert")).to_contain_text("被拒绝")
-    expect(form.get_by_role("alert")).to_contain_text("reason")
+    expect(form.get_by_role("alert")).to_contain_text("缺少必填项：原因")
+    expect(form.get_by_role("alert")).to_contain_text("body.reason")
     shot(page, "console-cancel-refused")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("h1")).to_have_text("Monitoring center · grid incidents")
+    expect(page.locator("#drawer")).to_contain_text("Timeline and audit")
+    shot(page, "console-en")
 
     headers = {"Authorization": f"Bearer {access_token(api, operator)}"}
     assert api.get(f"/v1/incidents/{incident}", headers=headers).json()["status"] != "cancelled"

@@ -2,26 +2,24 @@
 const STORE = "gridwatch.console.tokens";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = []) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
 async function failure(response) {
-  let code = "http_error";
-  let message = `HTTP ${response.status}`;
+  let details = [];
   try {
-    const body = await response.json();
-    if (body.detail?.length) {
-      code = body.detail[0].code;
-      message = body.detail.map((d) => d.msg).join("; ");
-    }
+    details = (await response.json()).detail || [];
   } catch {
-    // Not our JSON error shape (a proxy's page): keep the status line.
+    // Not our JSON error shape (a proxy's page): the status line says it.
   }
-  return new ApiError(response.status, code, message);
+  if (!details.length) return new ApiError(response.status, "http_error", `HTTP ${response.status}`);
+  const message = details.map((d) => d.msg).join("; ");
+  return new ApiError(response.status, details[0].code, message, details);
 }
 
 let tokens = JSON.parse(sessionStorage.getItem(STORE) || "null");

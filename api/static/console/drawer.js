@@ -138,12 +138,22 @@ export class Drawer {
         this.onChanged();
         await this.showIncident(id, `${done} ${warnings}`);
       } catch (failure) {
-        error.textContent = t("refused", { msg: failure.message });
+        error.textContent = t("refused", { msg: explain(failure, t) });
       }
     });
     holder.replaceChildren(form);
     form.querySelector("input, select, textarea")?.focus();
   }
+}
+
+// Missing fields named in the reader's language, then the server's own words.
+function explain(failure, t) {
+  const missing = (failure.details || [])
+    .filter((d) => d.code === "invalid_missing")
+    .map((d) => d.msg.split(":")[0].replace(/^body\./, ""))
+    .map((field) => t(field === "assignees" ? "assignees" : field));
+  const lead = missing.length ? `${t("missing", { fields: missing.join("、") })} ` : "";
+  return `${lead}(${failure.message})`;
 }
 
 function body(form) {
