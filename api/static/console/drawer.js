@@ -1,6 +1,6 @@
 // The side drawer: a cell's queue, and an incident with its timeline and the desk's actions.
 import { api } from "./api.js";
-import { h, span, stamp } from "./dom.js";
+import { h, stamp } from "./dom.js";
 import { SEVERITY_FILL } from "./map.js";
 
 // Each desk action, the fields it sends (docs/lifecycle.md §10), its button's look.
