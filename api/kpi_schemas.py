@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gridwatch.incidents import IncidentKind
 from gridwatch.kpis import Bucket, KpiLevel
 
 
@@ -43,6 +44,7 @@ class KpiPage(_Read):
 
     level: KpiLevel
     township: str | None = Field(description="The township filter, if any.")
+    kind: IncidentKind | None = Field(description="The kind filter, if any.")
     from_: datetime = Field(alias="from", description="Window start (inclusive).")
     to: datetime = Field(description="Window end (exclusive).")
     nodes: list[NodeKpis]
@@ -76,6 +78,7 @@ class SeriesPage(_Read):
     level: KpiLevel
     bucket: Bucket
     township: str | None = Field(description="The township filter, if any.")
+    kind: IncidentKind | None = Field(description="The kind filter, if any.")
     from_: datetime = Field(alias="from", description="Window start (inclusive).")
     to: datetime = Field(description="Window end (exclusive).")
     starts: list[datetime] = Field(description="Every bucket start, oldest first.")

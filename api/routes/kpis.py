@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query
 
 from api.deps import ConnDep, CurrentUser, GridDep
 from api.errors import ApiError
 from api.kpi_schemas import KpiPage, NodeKpis, NodeSeries, SeriesPage, SeriesPoint
+from gridwatch.incidents import IncidentKind
 from gridwatch.kpis import (
     BUCKET_SIZE,
     Bucket,
@@ -35,6 +36,9 @@ FromQuery = Annotated[
 ToQuery = Annotated[
     datetime | None, Query(alias="to", description="Window end (exclusive); default: now.")
 ]
+KindQuery = Annotated[
+    IncidentKind | None, Query(description="Only incidents of this kind; default: every kind.")
+]
 TownshipQuery = Annotated[
     str | None, Query(description="Only nodes in this township (not with level=county).")
 ]
@@ -47,6 +51,11 @@ def refusals() -> Iterator[None]:
         yield
     except KpiQueryError as exc:
         raise ApiError(exc.status, exc.code, exc.msg) from None
+
+
+def kinds(kind: IncidentKind | None) -> tuple[IncidentKind, ...]:
+    """The kinds of incident counted: the one asked for, or all."""
+    return get_args(IncidentKind) if kind is None else (kind,)
 
 
 def seconds(value: float | None) -> float | None:
@@ -80,18 +89,25 @@ async def read_kpis(
     start: FromQuery = None,
     end: ToQuery = None,
     township: TownshipQuery = None,
+    kind: KindQuery = None,
 ) -> KpiPage:
     """Open, detected, handled, times to accept and resolve, SLA breaches: one row per node."""
     with refusals():
         scope = grouping(grid, role=user.role, node=user.node, level=level, township=township)
         start, end = window(start, end, now=datetime.now(UTC))
     rows = await node_kpis(
-        conn, cell_node=scope.cell_node, start=start, end=end, now=datetime.now(UTC)
+        conn,
+        cell_node=scope.cell_node,
+        kinds=kinds(kind),
+        start=start,
+        end=end,
+        now=datetime.now(UTC),
     )
     by_node = {row["node_id"]: row for row in rows}
     return KpiPage(
         level=level,
         township=township,
+        kind=kind,
         from_=start,
         to=end,
         nodes=[node_kpis_read(node, by_node[node.id]) for node in scope.nodes],
@@ -113,6 +129,7 @@ async def read_series(
     start: FromQuery = None,
     end: ToQuery = None,
     township: TownshipQuery = None,
+    kind: KindQuery = None,
 ) -> SeriesPage:
     """Incidents detected and closed, and the median time to resolve, per node and bucket."""
     with refusals():
@@ -120,7 +137,12 @@ async def read_series(
         start, end = window(start, end, now=datetime.now(UTC))
         starts = bucket_starts(start, end, bucket)
     rows = await node_series(
-        conn, cell_node=scope.cell_node, start=start, end=end, size=BUCKET_SIZE[bucket]
+        conn,
+        cell_node=scope.cell_node,
+        kinds=kinds(kind),
+        start=start,
+        end=end,
+        size=BUCKET_SIZE[bucket],
     )
     found: dict[str, dict[datetime, dict[str, Any]]] = {}
     for row in rows:
@@ -146,6 +168,7 @@ async def read_series(
         level=level,
         bucket=bucket,
         township=township,
+        kind=kind,
         from_=start,
         to=end,
         starts=starts,

@@ -11,6 +11,7 @@ from api.deps import ConnDep, GridDep
 from api.kpi_schemas import PublicVillage, PublicVillagePage
 from api.routes.kpis import FromQuery, ToQuery, refusals, seconds
 from gridwatch.grid.model import Village
+from gridwatch.incidents import IncidentKind
 from gridwatch.kpis import grouping, share, window
 from gridwatch.store.kpis import node_kpis
 
@@ -18,6 +19,9 @@ router = APIRouter(prefix="/v1/public", tags=["public"])
 
 # The figures move slowly; a public page hit by many readers is served from caches meanwhile.
 CACHE_CONTROL = "public, max-age=300"
+# Hazards and disputes: what residents live with. Maintenance (a silent camera) is left out,
+# as counts of it per village would show where the cameras are dark.
+PUBLIC_KINDS: tuple[IncidentKind, ...] = ("hazard", "dispute")
 
 
 def public_village(village: Village, township_name: str, row: dict[str, Any]) -> PublicVillage:
@@ -48,7 +52,12 @@ async def read_villages(
         scope = grouping(grid, role="operator", node=grid.county, level="village", township=None)
         start, end = window(start, end, now=datetime.now(UTC))
     rows = await node_kpis(
-        conn, cell_node=scope.cell_node, start=start, end=end, now=datetime.now(UTC)
+        conn,
+        cell_node=scope.cell_node,
+        kinds=PUBLIC_KINDS,
+        start=start,
+        end=end,
+        now=datetime.now(UTC),
     )
     by_node = {row["node_id"]: row for row in rows}
     towns = {t.id: t.name for t in grid.townships()}

@@ -78,15 +78,21 @@ def at(seconds: float) -> datetime:
     return T + timedelta(seconds=seconds)
 
 
-def detected(cell: Cell, opened: float) -> IncidentDetected:
-    """A critical fire in `cell` opened `opened` seconds after T."""
+def detected(cell: Cell, opened: float, *, silent: bool = False) -> IncidentDetected:
+    """A critical fire (or a silent camera) in `cell` opened `opened` seconds after T."""
+    what = (
+        ("maintenance", "no_signal", Severity.LOW)
+        if silent
+        else ("hazard", "fire", Severity.CRITICAL)
+    )
+    kind, category, severity = what
     return IncidentDetected(
-        incident_id=f"{cell.id}-fire-{uuid.uuid4().hex[:12]}",
+        incident_id=f"{cell.id}-{category}-{uuid.uuid4().hex[:12]}",
         cell_id=cell.id,
-        kind="hazard",
-        category="fire",
-        severity=Severity.CRITICAL,
-        detector="fire/1",
+        kind=kind,
+        category=category,
+        severity=severity,
+        detector="health/1" if silent else "fire/1",
         opened_at=at(opened),
         evidence=Evidence(
             device_id=f"cam-{uuid.uuid4().hex[:6]}",
@@ -123,6 +129,7 @@ def scenario(settings: Settings, grid: Grid, place: Place) -> Scenario:
     i2 (village 1): accepted late (600 s), resolved after 18,700 s, late, closed at 19,000 s.
     i3 (village 2): cancelled as a false alarm at 200 s.
     i4 (other township): dispatched, escalated at 400 s (late), then left: still open.
+    i5 (other township): a silent camera (maintenance), handled on time, closed at 400 s.
     """
     worker = add_user(settings, "worker", place.v1.id)
     boss = add_user(settings, "supervisor", place.v1.village_id)
@@ -130,11 +137,11 @@ def scenario(settings: Settings, grid: Grid, place: Place) -> Scenario:
     me = cmd.Actor(id=worker.id, role="worker")
     checker = cmd.Actor(id=boss.id, role="supervisor")
     found = [detected(place.v1, 0), detected(place.v1, 0), detected(place.v2, 100)]
-    found.append(detected(place.other, 0))
+    found += [detected(place.other, 0), detected(place.other, 0, silent=True)]
     with psycopg.connect(settings.postgres.conninfo()) as conn:
         migrate(conn)
         record_detections(conn, found)
-    i1, i2, i3, i4 = (f.incident_id for f in found)
+    i1, i2, i3, i4, i5 = (f.incident_id for f in found)
 
     def loop(accept: float, arrive: float, resolve: float, close: float) -> list[Any]:
         return [
@@ -157,9 +164,10 @@ def scenario(settings: Settings, grid: Grid, place: Place) -> Scenario:
         await walk(
             settings, i4, [(60, cmd.Dispatch(actor=op, assignees=(worker.id,))), (400, escalate)]
         )
+        await walk(settings, i5, loop(100, 200, 300, 400))
 
     asyncio.run(seed())
-    return Scenario(place=place, worker=worker, incidents=(i1, i2, i3, i4))
+    return Scenario(place=place, worker=worker, incidents=(i1, i2, i3, i4, i5))
 
 
 def by_id(nodes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -194,8 +202,22 @@ def test_kpis_per_village_count_what_happened(
     other = nodes[scenario.place.other.village_id]
     # i4: the grid clock ran out at 360 s before the escalation; the village clock since 700 s.
     assert (other["open"], other["breaches"], other["escalations"]) == (1, 2, 1)
+    assert (other["detected"], other["closed"], other["resolved_on_time_share"]) == (2, 1, 1.0)
     assert v1["name"] == scenario.place.v1.village_name
     assert v1["township_id"] == scenario.place.v1.township_id
+
+
+def test_a_kind_filter_counts_that_kind_only(
+    client: TestClient, scenario: Scenario, operator_headers: dict[str, str]
+) -> None:
+    params = {"level": "village", "kind": "hazard", **WINDOW}
+    page = ok(client.get("/v1/kpis", params=params, headers=operator_headers))
+    other = by_id(page["nodes"])[scenario.place.other.village_id]
+    assert (page["kind"], other["detected"], other["closed"], other["open"]) == ("hazard", 1, 0, 1)
+    params = {"level": "village", "kind": "maintenance", "bucket": "day", **WINDOW}
+    page = ok(client.get("/v1/kpis/series", params=params, headers=operator_headers))
+    points = by_id(page["nodes"])[scenario.place.other.village_id]["points"]
+    assert [(p["detected"], p["closed"]) for p in points] == [(0, 0), (1, 1)]
 
 
 def test_open_is_counted_at_the_end_of_the_window(
@@ -302,6 +324,7 @@ def test_figures_need_a_token(client: TestClient) -> None:
         ("/v1/kpis", {"level": "village", "township": "T99"}, "unknown_township"),
         ("/v1/kpis", {"level": "county", "township": "T01"}, "invalid_filter"),
         ("/v1/kpis/series", {"bucket": "week"}, "invalid_literal_error"),
+        ("/v1/kpis", {"level": "cell", "kind": "rumour"}, "invalid_literal_error"),
         (
             "/v1/kpis/series",
             {"bucket": "hour", "from": "2025-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
@@ -406,6 +429,8 @@ def test_public_villages_need_no_sign_in_and_name_no_one(
         "resolve_p50_s": 9950.0,
         "resolved_on_time_share": 0.5,
     }
+    # The silent camera closed in the other village is maintenance: not shown to the public.
+    assert villages[scenario.place.other.village_id]["handled"] == 0
     text = response.text
     worker = scenario.worker
     for secret in (
