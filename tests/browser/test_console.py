@@ -163,3 +163,31 @@ def test_a_cancel_without_a_reason_is_refused_and_the_console_says_why(
 
     headers = {"Authorization": f"Bearer {access_token(api, operator)}"}
     assert api.get(f"/v1/incidents/{incident}", headers=headers).json()["status"] != "cancelled"
+
+
+def test_a_stale_access_token_is_renewed_once_for_many_requests(
+    desk: BrowserContext, enrol: Enrol
+) -> None:
+    page = sign_in(desk, enrol("operator"))
+    expect(page.locator("#updated")).not_to_be_empty()
+    refreshes: list[int] = []
+    page.on(
+        "response",
+        lambda r: refreshes.append(r.status) if r.url.endswith("/v1/auth/refresh") else None,
+    )
+    # An access token the API refuses, as after a night's sleep, met by three requests at once.
+    statuses = page.evaluate(
+        """async () => {
+            const key = "gridwatch.console.tokens";
+            const held = JSON.parse(sessionStorage.getItem(key));
+            sessionStorage.setItem(key, JSON.stringify({ ...held, access_token: "stale" }));
+            const { api } = await import("/console/api.js");
+            const calls = ["/v1/auth/me", "/v1/devices", "/v1/cells/queue?limit=1"].map(api);
+            return (await Promise.allSettled(calls)).map((c) => c.status);
+        }"""
+    )
+    assert statuses == ["fulfilled"] * 3
+    assert refreshes == [200]
+    page.reload()
+    expect(page.locator("#board")).to_be_visible()
+    expect(page.locator("#sign-in")).to_be_hidden()

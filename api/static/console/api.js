@@ -22,18 +22,18 @@ async function failure(response) {
   return new ApiError(response.status, details[0].code, message, details);
 }
 
-let tokens = JSON.parse(sessionStorage.getItem(STORE) || "null");
+// The tab's token pair lives in sessionStorage only, so a reload keeps the session.
+const held = () => JSON.parse(sessionStorage.getItem(STORE) || "null");
 let refreshing = null;
 let onSignedOut = () => {};
 
 function keep(pair) {
-  tokens = pair && { ...pair, expires_at: Date.now() + pair.expires_in * 1000 };
-  if (tokens) sessionStorage.setItem(STORE, JSON.stringify(tokens));
+  if (pair) sessionStorage.setItem(STORE, JSON.stringify({ ...pair, expires_at: Date.now() + pair.expires_in * 1000 }));
   else sessionStorage.removeItem(STORE);
 }
 
 export function signedIn() {
-  return tokens !== null;
+  return held() !== null;
 }
 
 export function whenSignedOut(callback) {
@@ -48,27 +48,29 @@ export async function signIn(username, password) {
 }
 
 export async function signOut() {
-  const held = tokens;
+  const tokens = held();
   keep(null);
-  if (held) {
+  if (tokens) {
     await fetch("/v1/auth/logout", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refresh_token: held.refresh_token }),
+      body: JSON.stringify({ refresh_token: tokens.refresh_token }),
     }).catch(() => {});
   }
   onSignedOut();
 }
 
 // A refresh token is good once: parallel callers share one refresh, or the second would
-// present a used token and end the whole session (token_reused).
-function refresh() {
+// present a used token and end the whole session (token_reused). A caller whose stale pair
+// was already replaced by someone else's refresh just uses the new one.
+function refresh(stale) {
+  if (held()?.access_token !== stale.access_token) return Promise.resolve();
   refreshing ??= (async () => {
     try {
       const response = await fetch("/v1/auth/refresh", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+        body: JSON.stringify({ refresh_token: stale.refresh_token }),
       });
       if (!response.ok) throw await failure(response);
       keep(await response.json());
@@ -79,7 +81,7 @@ function refresh() {
   return refreshing;
 }
 
-async function send(path, init) {
+async function send(path, init, tokens) {
   const headers = { ...(init.headers || {}) };
   if (tokens) headers.Authorization = `Bearer ${tokens.access_token}`;
   return fetch(path, { ...init, headers });
@@ -92,19 +94,21 @@ export async function api(path, { method = "GET", body } = {}) {
     init.body = JSON.stringify(body);
   }
   // Renew a minute early rather than wait for a 401.
-  if (tokens && tokens.expires_at - Date.now() < 60_000) await refreshOrSignOut();
-  let response = await send(path, init);
-  if (response.status === 401 && tokens) {
-    await refreshOrSignOut();
-    response = await send(path, init);
+  const current = held();
+  if (current && current.expires_at - Date.now() < 60_000) await refreshOrSignOut(current);
+  const sent = held();
+  let response = await send(path, init, sent);
+  if (response.status === 401 && sent) {
+    await refreshOrSignOut(sent);
+    response = await send(path, init, held());
   }
   if (!response.ok) throw await failure(response);
   return response.status === 204 ? null : response.json();
 }
 
-async function refreshOrSignOut() {
+async function refreshOrSignOut(stale) {
   try {
-    await refresh();
+    await refresh(stale);
   } catch (error) {
     keep(null);
     onSignedOut();
