@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.settings import Settings
 from tests.browser.conftest import Account, access_token
+from tests.integration.conftest import wait_until
 from tests.integration.platform import PIPELINE_TIMEOUT, device, now, publish
 from tests.support import event
 
@@ -25,6 +28,13 @@ PIPELINE_MS = PIPELINE_TIMEOUT * 1000
 SYNC_MS = 60_000
 # Incidents of different tests must not be fused into one: their cells lie this far apart.
 APART_M = 3000.0
+# The notifications the service worker shows, as [title, tag, incident]; null while none.
+SHOWN_NOTIFICATIONS = """async () => {
+    const shown = await (await navigator.serviceWorker.ready).getNotifications();
+    return shown.length ? shown.map((n) => [n.title, n.tag, n.data.incident]) : null;
+}"""
+# One cell for each test.
+CELLS = 8
 
 
 def metres(a: Cell, b: Cell) -> float:
@@ -36,23 +46,15 @@ def metres(a: Cell, b: Cell) -> float:
 
 @pytest.fixture(scope="module")
 def cells(grid: Grid, field_cell: Cell) -> list[Cell]:
-    """`field_cell` and three more, far enough apart that fusion keeps their incidents apart."""
+    """`field_cell` and more cells, far enough apart that fusion keeps their incidents apart."""
     chosen = [field_cell]
     start = grid.cells.index(field_cell)
     for cell in grid.cells[start:] + grid.cells[:start]:
         if all(metres(cell, c) > APART_M for c in chosen):
             chosen.append(cell)
-        if len(chosen) == 4:
+        if len(chosen) == CELLS:
             return chosen
-    pytest.fail("the grid has no four cells far enough apart")
-
-
-def fire(settings: Settings, cell: Cell) -> str:
-    """A fire seen by a new camera at the cell's centre, published over MQTT; the device id."""
-    lon, lat = cell.centroid
-    dev = device()
-    publish(settings, dev, event(device=dev, event_id=f"{dev}-1", at=now(), lon=lon, lat=lat))
-    return dev
+    pytest.fail(f"the grid has no {CELLS} cells far enough apart")
 
 
 @pytest.fixture
@@ -66,52 +68,98 @@ def page(phone: BrowserContext) -> Iterator[Page]:
     print("\n".join(logs))  # noqa: T201 — pytest shows it only for a failed test
 
 
-def sign_in(page: Page, account: Account) -> None:
-    """Open the app and sign in; done when the queue is on screen."""
-    page.goto("/app/")
-    page.fill("#username", account.username)
-    page.fill("#password", account.password)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+@dataclass(frozen=True)
+class Scene:
+    """The platform, the phone with the app open, and what a test does with them."""
+
+    settings: Settings
+    api: httpx.Client
+    phone: BrowserContext
+    page: Page
+    enrol: Callable[..., Account]
+    shot: Callable[..., Path]
+
+    def signed_in_worker(self, cell: Cell) -> Account:
+        """The cell's worker, standing at its centre, signed in with the queue on screen."""
+        lon, lat = cell.centroid
+        self.phone.set_geolocation({"latitude": lat, "longitude": lon, "accuracy": 8})
+        worker = self.enrol("worker", cell.id)
+        self.page.goto("/app/")
+        self.page.fill("#username", worker.username)
+        self.page.fill("#password", worker.password)
+        self.page.get_by_role("button", name="登录").click()
+        expect(self.page.get_by_role("heading", name="我的任务")).to_be_visible()
+        return worker
+
+    def fire(self, cell: Cell) -> None:
+        """A fire seen by a new camera at the cell's centre, published over MQTT."""
+        lon, lat = cell.centroid
+        dev = device()
+        fire = event(device=dev, event_id=f"{dev}-1", at=now(), lon=lon, lat=lat)
+        publish(self.settings, dev, fire)
+
+    def arrived(self) -> str:
+        """Wait for an incident card in the queue; its id."""
+        card = self.page.locator(".card[data-incident]").first
+        expect(card).to_be_visible(timeout=PIPELINE_MS)
+        incident = card.get_attribute("data-incident")
+        assert incident
+        return incident
+
+    def incident_open(self, cell: Cell) -> tuple[Account, str]:
+        """The cell's worker signed in, a fire there pushed to them and opened on the phone."""
+        worker = self.signed_in_worker(cell)
+        self.fire(cell)
+        incident = self.arrived()
+        self.page.locator(".card").first.click()
+        expect(self.page.locator("#map svg")).to_be_visible()
+        return worker, incident
+
+    def headers(self, account: Account) -> dict[str, str]:
+        return {"Authorization": f"Bearer {access_token(self.api, account)}"}
+
+    def timeline(self, account: Account, incident: str) -> dict[str, Any]:
+        """The incident's timeline as the server has it."""
+        answer = self.api.get(f"/v1/incidents/{incident}/timeline", headers=self.headers(account))
+        assert answer.status_code == 200, answer.text
+        found: dict[str, Any] = answer.json()
+        return found
+
+    def person(self, account: Account) -> dict[str, Any]:
+        """The account's roster person with duty and last fix, as the server has them."""
+        path = f"/v1/people/{account.person_id}"
+        answer = self.api.get(path, headers=self.headers(account))
+        assert answer.status_code == 200, answer.text
+        found: dict[str, Any] = answer.json()
+        return found
 
 
-def arrived_incident(page: Page) -> str:
-    """Wait for an incident card in the queue; its id."""
-    card = page.locator(".card[data-incident]").first
-    expect(card).to_be_visible(timeout=PIPELINE_MS)
-    incident = card.get_attribute("data-incident")
-    assert incident
-    return incident
-
-
-def timeline(api: httpx.Client, account: Account, incident: str) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {access_token(api, account)}"}
-    answer = api.get(f"/v1/incidents/{incident}/timeline", headers=headers)
-    assert answer.status_code == 200, answer.text
-    found: dict[str, Any] = answer.json()
-    return found
+@pytest.fixture
+def scene(
+    settings: Settings,
+    api: httpx.Client,
+    phone: BrowserContext,
+    page: Page,
+    enrol: Callable[..., Account],
+    shot: Callable[..., Path],
+) -> Scene:
+    return Scene(settings, api, phone, page, enrol, shot)
 
 
 def test_a_pushed_fire_is_accepted_and_resolved_with_photo_and_fix(
-    settings: Settings,
-    api: httpx.Client,
-    page: Page,
-    enrol: Callable[..., Account],
-    cells: list[Cell],
-    shot: Callable[..., Path],
+    scene: Scene, cells: list[Cell]
 ) -> None:
-    cell = cells[0]
-    worker = enrol("worker", cell.id)
+    cell, page, shot = cells[0], scene.page, scene.shot
     page.goto("/app/")
     shot(page, "worker-signin")
-    sign_in(page, worker)
+    worker = scene.signed_in_worker(cell)
     expect(page.locator("#net")).to_have_attribute("data-state", "online")
-    fire(settings, cell)
+    scene.fire(cell)
 
     # The push reaches the open app: its alert says so, and the queue shows the incident.
     expect(page.locator("#toast")).to_contain_text("新任务", timeout=PIPELINE_MS)
     shot(page, "worker-pushed")
-    incident = arrived_incident(page)
+    incident = scene.arrived()
     expect(page.locator(".card .badge[data-status]")).to_have_text("待签收")
     expect(page.locator(".card .clock[data-due]")).to_contain_text("剩余")
     shot(page, "worker-queue")
@@ -138,37 +186,24 @@ def test_a_pushed_fire_is_accepted_and_resolved_with_photo_and_fix(
     page.locator("ol.timeline").first.scroll_into_view_if_needed()
     shot(page, "worker-timeline")
 
-    done = timeline(api, worker, incident)
+    done = scene.timeline(worker, incident)
     assert [s["action"] for s in done["steps"]] == ["dispatch", "accept", "arrive", "resolve"]
     resolve = done["steps"][-1]
     assert resolve["note"] == "稻草火已扑灭，现场无人员受伤"
-    assert resolve["photo"].startswith("photo:sha256:")
     lon, lat = cell.centroid
-    assert resolve["gps"]["lat"] == pytest.approx(lat) and resolve["gps"]["lon"] == pytest.approx(
-        lon
+    assert (resolve["gps"]["lat"], resolve["gps"]["lon"]) == (
+        pytest.approx(lat),
+        pytest.approx(lon),
     )
-    photo = api.get(f"/v1/photos/{resolve['photo']}")
-    assert photo.content == PHOTO.read_bytes()
+    assert resolve["photo"].startswith("photo:sha256:")
+    assert scene.api.get(f"/v1/photos/{resolve['photo']}").content == PHOTO.read_bytes()
 
 
 def test_actions_taken_offline_wait_survive_a_reload_and_go_in_order(
-    settings: Settings,
-    api: httpx.Client,
-    phone: BrowserContext,
-    page: Page,
-    enrol: Callable[..., Account],
-    cells: list[Cell],
-    shot: Callable[..., Path],
+    scene: Scene, cells: list[Cell]
 ) -> None:
-    cell = cells[1]
-    lon, lat = cell.centroid
-    phone.set_geolocation({"latitude": lat, "longitude": lon, "accuracy": 8})
-    worker = enrol("worker", cell.id)
-    sign_in(page, worker)
-    fire(settings, cell)
-    incident = arrived_incident(page)
-    page.locator(".card").first.click()
-    expect(page.locator("#map svg")).to_be_visible()
+    page, phone = scene.page, scene.phone
+    worker, incident = scene.incident_open(cells[1])
     page.wait_for_function("navigator.serviceWorker.controller !== null")
 
     phone.set_offline(True)
@@ -178,8 +213,8 @@ def test_actions_taken_offline_wait_survive_a_reload_and_go_in_order(
     page.get_by_role("button", name="到场").click()
     expect(page.locator("[data-outbox=pending]")).to_have_count(2)
     expect(page.locator(".badge[data-status]")).to_have_text("已到场 · 待发送")
-    shot(page, "worker-offline")
-    assert [s["action"] for s in timeline(api, worker, incident)["steps"]] == ["dispatch"]
+    scene.shot(page, "worker-offline")
+    assert [s["action"] for s in scene.timeline(worker, incident)["steps"]] == ["dispatch"]
 
     # Still without signal, the app comes back from the service worker with its outbox.
     page.reload()
@@ -189,60 +224,43 @@ def test_actions_taken_offline_wait_survive_a_reload_and_go_in_order(
     phone.set_offline(False)
     expect(page.locator("#outbox")).to_have_count(0, timeout=SYNC_MS)
     expect(page.locator(".badge[data-status]")).to_have_text("已到场")
-    done = timeline(api, worker, incident)
+    done = scene.timeline(worker, incident)
     assert done["status"] == "on_site"
     assert [s["action"] for s in done["steps"]] == ["dispatch", "accept", "arrive"]
-    assert done["steps"][-1]["gps"]["lat"] == pytest.approx(lat)
+    assert done["steps"][-1]["gps"]["lat"] == pytest.approx(cells[1].centroid[1])
 
 
-def test_an_action_the_server_refuses_shows_its_message(
-    settings: Settings,
-    api: httpx.Client,
-    phone: BrowserContext,
-    page: Page,
-    enrol: Callable[..., Account],
-    cells: list[Cell],
-    shot: Callable[..., Path],
-) -> None:
-    cell = cells[2]
-    worker, operator = enrol("worker", cell.id), enrol("operator")
-    sign_in(page, worker)
-    fire(settings, cell)
-    incident = arrived_incident(page)
-    page.locator(".card").first.click()
-    expect(page.get_by_role("button", name="签收")).to_be_visible()
+def test_an_action_the_server_refuses_shows_its_message(scene: Scene, cells: list[Cell]) -> None:
+    page, api = scene.page, scene.api
+    worker, incident = scene.incident_open(cells[2])
+    operator = scene.enrol("operator")
 
-    phone.set_offline(True)
+    scene.phone.set_offline(True)
     page.get_by_role("button", name="签收").click()
     expect(page.locator("[data-outbox=pending]")).to_have_count(1)
-    desk = {"Authorization": f"Bearer {access_token(api, operator)}"}
     body = {"reason": "监控误报：田间焚烧已报备", "false_alarm": True}
-    cancelled = api.post(f"/v1/incidents/{incident}/cancel", json=body, headers=desk)
+    path = f"/v1/incidents/{incident}"
+    cancelled = api.post(f"{path}/cancel", json=body, headers=scene.headers(operator))
     assert cancelled.status_code == 200, cancelled.text
 
-    phone.set_offline(False)
+    scene.phone.set_offline(False)
     refused = page.locator("[data-outbox=refused]")
     expect(refused).to_have_count(1, timeout=SYNC_MS)
-    again = api.post(
-        f"/v1/incidents/{incident}/accept",
-        headers={"Authorization": f"Bearer {access_token(api, worker)}"},
-    )
+    again = api.post(f"{path}/accept", headers=scene.headers(worker))
     assert again.status_code == 409
     message = again.json()["detail"][0]["msg"]
     expect(refused.locator(".error")).to_contain_text(message)
     expect(page.locator("#toast")).to_contain_text(message)
     expect(page.locator(".badge[data-status]")).to_have_text("已取消")
     expect(page.locator(".clock[data-due]")).to_have_count(0)
-    shot(page, "worker-refused")
+    scene.shot(page, "worker-refused")
     refused.get_by_role("button", name="知道了").click()
     expect(page.locator("#outbox")).to_have_count(0)
 
 
-def test_the_english_switch_holds_across_a_reload(
-    page: Page, enrol: Callable[..., Account], cells: list[Cell], shot: Callable[..., Path]
-) -> None:
-    worker = enrol("worker", cells[3].id)
-    sign_in(page, worker)
+def test_the_english_switch_holds_across_a_reload(scene: Scene, cells: list[Cell]) -> None:
+    page = scene.page
+    scene.signed_in_worker(cells[3])
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="My queue")).to_be_visible()
     expect(page.locator("#title")).to_have_text("Grid worker")
@@ -250,6 +268,120 @@ def test_the_english_switch_holds_across_a_reload(
     page.reload()
     expect(page.get_by_role("heading", name="My queue")).to_be_visible()
     expect(page.locator("#signout")).to_have_text("Sign out")
-    shot(page, "worker-queue-en")
+    scene.shot(page, "worker-queue-en")
     page.get_by_role("button", name="中文").click()
     expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+
+
+def test_a_reconnecting_phone_catches_up_without_repeats(scene: Scene, cells: list[Cell]) -> None:
+    page, phone = scene.page, scene.phone
+    worker = scene.signed_in_worker(cells[4])
+    page.evaluate(
+        "window.pushes = [];"
+        " addEventListener('gw:notification', (e) => pushes.push(e.detail.notification_id))"
+    )
+    acks: list[str] = []
+
+    def lost(route: Route) -> None:
+        """The acknowledgement never reaches the server, so the store sends it again."""
+        acks.append(route.request.url)
+        route.abort()
+
+    page.route("**/v1/me/notifications/*/ack", lost)
+    scene.fire(cells[4])
+    page.wait_for_function("pushes.length === 1", timeout=PIPELINE_MS)
+    since = f"localStorage.getItem('gw.since.{worker.user.id}')"
+    assert page.evaluate(since) is None  # a live push carries no seq
+
+    phone.set_offline(True)
+    expect(page.locator("#net")).to_have_attribute("data-state", "offline")
+    phone.set_offline(False)
+    # Back online, the socket asks for what came since: the same unacknowledged notification.
+    page.wait_for_function(f"Number({since}) > 0", timeout=SYNC_MS)
+    assert page.evaluate("pushes.length") == 1
+    assert len(acks) == 2  # acknowledged again at the repeat, shown once
+    expect(page.locator(".card[data-incident]")).to_have_count(1)
+
+
+def test_duty_and_location_sharing(scene: Scene, cells: list[Cell]) -> None:
+    page = scene.page
+    worker = scene.signed_in_worker(cells[5])
+    duty = page.locator("#duty")
+    expect(duty).to_have_attribute("aria-pressed", "true")  # on the roster all day
+    lon, lat = cells[5].centroid
+
+    def fix() -> dict[str, Any] | None:
+        last: dict[str, Any] | None = scene.person(worker)["last_fix"]
+        return last
+
+    shared = wait_until(fix, timeout=SYNC_MS / 1000, what="the phone's first fix")
+    assert (shared["lat"], shared["lon"]) == (pytest.approx(lat), pytest.approx(lon))
+
+    duty.click()
+    expect(duty).to_have_attribute("aria-pressed", "false")
+    expect(duty).to_have_text("离岗")
+    assert scene.person(worker)["duty"]["on_duty"] is False
+    duty.click()
+    expect(duty).to_have_attribute("aria-pressed", "true")
+    assert scene.person(worker)["duty"]["on_duty"] is True
+
+
+def test_call_for_help_then_hand_back_with_a_reason(scene: Scene, cells: list[Cell]) -> None:
+    page = scene.page
+    worker, incident = scene.incident_open(cells[6])
+    page.get_by_role("button", name="签收").click()
+    expect(page.locator(".badge[data-status]")).to_have_text("已签收")
+
+    page.get_by_role("button", name="请求支援").click()
+    page.fill("#f-note", "火势扩大，需要消防车")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("ol.timeline li[data-action=request_help]")).to_be_visible()
+
+    page.get_by_role("button", name="退回").click()
+    page.get_by_role("button", name="提交").click()  # no reason: the form says so, nothing sent
+    expect(page.locator("form.step[data-form=hand-back]")).to_be_visible()
+    page.fill("#f-reason", "不在本人网格范围，另有人负责")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("ol.timeline li[data-action=hand_back]")).to_be_visible(timeout=SYNC_MS)
+
+    steps = scene.timeline(worker, incident)["steps"]
+    assert [s["action"] for s in steps[:4]] == ["dispatch", "accept", "request_help", "hand_back"]
+    assert steps[2]["note"] == "火势扩大，需要消防车"
+    assert steps[3]["reason"] == "不在本人网格范围，另有人负责"
+
+
+def test_the_service_worker_shows_a_web_push(scene: Scene, cells: list[Cell]) -> None:
+    page, phone = scene.page, scene.phone
+    scene.signed_in_worker(cells[7])
+    phone.grant_permissions(["geolocation", "notifications"])
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    cdp = phone.new_cdp_session(page)
+    registrations: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(
+            r["registrationId"] for r in e["registrations"] if not r["isDeleted"]
+        ),
+    )
+    cdp.send("ServiceWorker.enable")
+    # Playwright hands over CDP events while it talks to the page: ask it something meanwhile.
+    wait_until(
+        lambda: page.evaluate("1") and registrations, timeout=30, what="the app's registration"
+    )
+    note = {
+        "notification_id": "n-push-test",
+        "incident_id": "inc-push-test",
+        "kind": "assigned",
+        "severity": 4,
+        "title": "assigned: fire in cell",
+        "body": "on-duty worker of the cell",
+    }
+    origin = f"http://{scene.settings.api.host}:{scene.settings.api.port}"
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": origin, "registrationId": registrations[0], "data": json.dumps(note)},
+    )
+    shown = wait_until(
+        lambda: page.evaluate(SHOWN_NOTIFICATIONS), timeout=SYNC_MS / 1000, what="the notification"
+    )
+    assert shown == [["assigned: fire in cell", "inc-push-test", "inc-push-test"]]

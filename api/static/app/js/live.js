@@ -69,12 +69,13 @@ function received(message) {
   if (message.type !== "notification") return;
   const { seq, notification } = message;
   if (seq !== null && seq > since()) localStorage.setItem(key("since"), String(seq));
+  // Acknowledged at every receipt (it is idempotent): a repeat means the last ack was lost,
+  // or the live push beat the queue writer and the ack found nothing stored yet.
+  const id = encodeURIComponent(notification.notification_id);
+  api(`/v1/me/notifications/${id}/ack`, { method: "POST" }).catch(() => {});
   if (!firstTime(notification.notification_id)) return;
   alarm(notification.severity);
   window.dispatchEvent(new CustomEvent("gw:notification", { detail: notification }));
-  const id = encodeURIComponent(notification.notification_id);
-  // Not stored yet (a live push can beat the queue writer): the catch-up brings it back.
-  api(`/v1/me/notifications/${id}/ack`, { method: "POST" }).catch(() => {});
 }
 
 function later() {
