@@ -34,7 +34,7 @@ SHOWN_NOTIFICATIONS = """async () => {
     return shown.length ? shown.map((n) => [n.title, n.tag, n.data.incident]) : null;
 }"""
 # One cell for each test.
-CELLS = 8
+CELLS = 9
 
 
 def metres(a: Cell, b: Cell) -> float:
@@ -385,3 +385,56 @@ def test_the_service_worker_shows_a_web_push(scene: Scene, cells: list[Cell]) ->
         lambda: page.evaluate(SHOWN_NOTIFICATIONS), timeout=SYNC_MS / 1000, what="the notification"
     )
     assert shown == [["assigned: fire in cell", "inc-push-test", "inc-push-test"]]
+
+
+def test_the_session_rotates_its_tokens_and_sign_out_revokes_them(
+    scene: Scene, cells: list[Cell]
+) -> None:
+    page, api = scene.page, scene.api
+    worker = scene.signed_in_worker(cells[3])
+    stored = "JSON.parse(localStorage.getItem('gw.session'))"
+    first = page.evaluate(f"{stored}.refresh")
+    # The access token runs out: the next request rotates the pair first.
+    page.evaluate(
+        f"localStorage.setItem('gw.session', JSON.stringify({{...{stored}, expiresAt: 0}}))"
+    )
+    page.reload()
+    expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+    page.wait_for_function(f"{stored}.expiresAt > Date.now()")
+    second = page.evaluate(f"{stored}.refresh")
+    assert second != first
+
+    page.get_by_role("button", name="退出").click()
+    expect(page.locator("#username")).to_be_visible()
+    assert page.evaluate(stored) is None
+    # Signed out on the server too: the pair the app held is no longer good for anything.
+    refused = api.post("/v1/auth/refresh", json={"refresh_token": second})
+    assert refused.status_code == 401, refused.text
+
+    page.fill("#username", worker.username)
+    page.fill("#password", "not the password")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_have_text("wrong username or password")
+
+
+def test_a_step_whose_answer_was_lost_is_not_called_refused(
+    scene: Scene, cells: list[Cell]
+) -> None:
+    page = scene.page
+    worker, incident = scene.incident_open(cells[8])
+    lost: list[int] = []
+
+    def answer_lost(route: Route) -> None:
+        """The server takes the step; its answer never reaches the phone."""
+        lost.append(route.fetch().status)
+        route.abort()
+        page.unroute("**/accept", answer_lost)
+
+    page.route("**/accept", answer_lost)
+    page.get_by_role("button", name="签收").click()
+    # Sent again, the accept is refused (409: already accepted); the timeline shows it landed.
+    expect(page.locator("#outbox")).to_have_count(0, timeout=SYNC_MS)
+    expect(page.locator(".badge[data-status]")).to_have_text("已签收")
+    assert lost == [200]
+    steps = scene.timeline(worker, incident)["steps"]
+    assert [s["action"] for s in steps] == ["dispatch", "accept"]
