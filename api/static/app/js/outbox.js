@@ -69,7 +69,8 @@ function body(entry) {
   for (const [name, value] of Object.entries({ ...text, ...(gps ?? {}) })) {
     if (value !== null && value !== undefined) form.append(name, String(value));
   }
-  form.append("photo", entry.photo, entry.photoName || "photo.jpg");
+  // The server sniffs the bytes for the type; the name is only for its logs.
+  form.append("photo", entry.photo, "photo.jpg");
   return { form };
 }
 
