@@ -88,12 +88,24 @@ def air_station_in(settings: Settings, cell: Cell, hours: int = 24) -> None:
         publish(settings, dev, doc)
 
 
+def reports_around(api: httpx.Client, grid: Grid, away_from: Cell) -> None:
+    """People's reports of every severity in a few other cells: the wall as on a working day."""
+    rng = random.Random(away_from.id)
+    others = [c for c in grid.cells if c.id != away_from.id]
+    for category in ("smoke", "fight", "quarrel", "crowd", "other", "other"):
+        lon, lat = rng.choice(others).centroid
+        note = f"{category} seen from the road"
+        report = {"category": category, "note": note, "location": {"lat": lat, "lon": lon}}
+        assert api.post("/v1/reports", json=report).status_code == 201
+
+
 def test_an_incident_from_mqtt_colours_its_cell_and_the_operator_reassigns_it(
     desk: BrowserContext,
     api: httpx.Client,
     settings: Settings,
     enrol: Enrol,
     field_cell: Cell,
+    grid: Grid,
     shot: Shot,
 ) -> None:
     operator, workers = enrol("operator"), [enrol("worker"), enrol("worker")]
@@ -103,17 +115,18 @@ def test_an_incident_from_mqtt_colours_its_cell_and_the_operator_reassigns_it(
     calm = cell.get_attribute("fill")
 
     air_station_in(settings, field_cell)
+    reports_around(api, grid, field_cell)
     fire_in(settings, field_cell)
     expect(cell).to_have_attribute("data-severity", "4", timeout=PIPELINE_TIMEOUT * 1000)
     expect(cell).to_have_attribute("fill", CRITICAL_FILL)
     assert calm != CRITICAL_FILL
-    expect(page.locator("#ticker li").first).to_contain_text("火情")
 
     headers = {"Authorization": f"Bearer {access_token(api, operator)}"}
     incident = open_incident_in(api, access_token(api, operator), field_cell)
     [held] = api.get(f"/v1/incidents/{incident}/timeline", headers=headers).json()["assignees"]
     other = next(w.user.id for w in workers if w.user.id != held)
     expect(page.locator(f'#sla tr[data-incident="{incident}"]')).to_contain_text("已派发")
+    expect(page.locator(f'#ticker li[data-incident="{incident}"]').first).to_contain_text("火情")
     expect(page.locator("#chart-air path.series").first).to_be_visible(timeout=30_000)
     shot(page, "console-map")
     cell.dispatch_event("click")

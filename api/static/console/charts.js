@@ -43,10 +43,12 @@ export function lineChart(svg, { xs, series, format = String, empty = "" }) {
       el("text", { x: pad.left - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, format(v)),
     );
   }
-  const every = Math.max(1, Math.ceil(xs.length / 10));
+  const every = Math.max(1, Math.ceil(xs.length / 7));
+  const last = xs.length - 1;
   xs.forEach((label, i) => {
-    if (i % every === 0 || i === xs.length - 1) {
-      const anchor = i === xs.length - 1 ? "end" : i === 0 ? "start" : "middle";
+    // Every few labels, and always the last, unless it would sit on top of its neighbour.
+    if (i === last || (i % every === 0 && last - i >= every)) {
+      const anchor = i === last ? "end" : i === 0 ? "start" : "middle";
       svg.append(el("text", { x: x(i), y: height - pad.bottom + 16, "text-anchor": anchor, class: "axis" }, label));
     }
   });
