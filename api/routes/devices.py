@@ -23,8 +23,10 @@ from gridwatch.store.users import record_audit
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 
-# The no-signal rule forgets a device not heard for this long (streams/health.py FORGET_AFTER).
-HEARD_WITHIN = timedelta(days=30)
+# Newest events are looked for this far back only (a day or two of partitions, not a month's
+# time series on every poll); a device quiet for longer is still listed while the no-signal
+# rule keeps an incident open on it.
+HEARD_WITHIN = timedelta(days=1)
 
 OperatorDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
 
@@ -78,7 +80,7 @@ async def read_devices(
     _desk: OperatorDep,
     limit: Annotated[int, Query(ge=1, le=20000, description="At most this many.")] = 5000,
 ) -> DeviceHealthPage:
-    """Devices heard in the last 30 days or flagged by the no-signal rule, by id."""
+    """Devices heard in the last day or flagged by the no-signal rule, by id."""
     since = datetime.now(UTC) - HEARD_WITHIN
     rows = await list_devices(conn, since=since, limit=limit)
     items = [_health(row) for row in rows]

@@ -1,4 +1,4 @@
-"""Every device heard lately, with its newest event and any open no-signal flag on it."""
+"""Devices heard lately or flagged silent, with their newest event and open no-signal flag."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import { CountyMap, SEVERITY_FILL } from "./map.js";
 import { STRINGS } from "./strings.js";
 
 const QUEUE_EVERY_MS = 4000;
-const DEVICES_EVERY_MS = 10_000;
+const DEVICES_EVERY_MS = 15_000;
 const CHARTS_EVERY_MS = 300_000;
 const TICKER_MAX = 60;
 const DESK_ROLES = ["supervisor", "operator", "admin"];
