@@ -1,10 +1,11 @@
 """Browser fixtures: the running platform, roster accounts, headless Chromium, phone and desk.
 
 The platform is the integration one (tests/integration/conftest.py: this run's own database
-and topic prefix; tests/integration/platform.py: `start_platform`), plus `gridwatch dispatch`,
-started once per test module. Publish device events with `tests.integration.platform.publish`
-(the real mosquitto_pub) and poll with `tests.integration.conftest.wait_until`; in pages use
-Playwright's `expect(...)` with a generous timeout, never a sleep.
+and topic prefix, shared with the integration tests; tests/integration/platform.py:
+`start_platform`), plus `gridwatch dispatch`, started once per test module. Publish device
+events with `tests.integration.platform.publish` (the real mosquitto_pub) and poll with
+`tests.integration.conftest.wait_until`; in pages use Playwright's `expect(...)` with a
+generous timeout, never a sleep.
 
 Fixtures:
 
@@ -65,14 +66,19 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 PHONE = ViewportSize(width=360, height=640)
 DESK = ViewportSize(width=1920, height=1080)
 ALL_DAY = time(0, 0)
-# Each role's level in the grid → village → county hierarchy (docs/people.md).
-LEVELS: dict[Role, Level] = {
-    "worker": "grid",
-    "mediator": "village",
-    "supervisor": "village",
-    "operator": "county",
-    "admin": "county",
-}
+
+
+def level_of(grid: Grid, node: str) -> Level:
+    """The level of a node of the grid → village → township → county hierarchy."""
+    if node == grid.county:
+        return "county"
+    if grid.get(node) is not None:
+        return "grid"
+    if any(c.village_id == node for c in grid.cells):
+        return "village"
+    if any(c.township_id == node for c in grid.cells):
+        return "township"
+    raise ValueError(f"{node!r} is no node of the grid")
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,11 @@ def enrol(settings: Settings, grid: Grid, field_cell: Cell) -> Callable[..., Acc
         where = node or default_node[role]
         person_id = f"P-{uuid.uuid4().hex[:10]}"
         person = Person(
-            id=person_id, name=f"{role} {person_id}", role=role, level=LEVELS[role], node=where
+            id=person_id,
+            name=f"{role} {person_id}",
+            role=role,
+            level=level_of(grid, where),
+            node=where,
         )
         shift = Shift(
             person_id=person_id, weekdays=(1, 2, 3, 4, 5, 6, 7), start=ALL_DAY, end=ALL_DAY
