@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal, get_args
 
+import psycopg
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -33,8 +34,8 @@ from api.step_body import STEP_BODY_DOC, read_step_body
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
 from gridwatch.incidents import IncidentEnded
-from gridwatch.settings import Settings
 from gridwatch.store.cases import StoredCase, evidence_devices, evidence_snapshots, read_case
+from gridwatch.store.outbox import OutboxRecord, claim_records, delete_records, put_records
 from gridwatch.store.users import get_user, incident_audit, record_audit
 
 log = logging.getLogger(__name__)
@@ -110,10 +111,8 @@ def _may_see(user: User, grid: Grid, stored: StoredCase) -> None:
         )
 
 
-async def _send_ending(
-    request: Request, settings: Settings, case: IncidentCase, step: Step, devices: list[str]
-) -> list[WarningRead]:
-    """Tell the false-alarm loop how the incident ended; a warning if the log refused."""
+def _ending(case: IncidentCase, step: Step, devices: list[str], topic: str) -> OutboxRecord:
+    """The record telling the false-alarm loop how the incident ended."""
     record = IncidentEnded(
         incident_id=case.incident_id,
         cell_id=case.cell_id,
@@ -124,19 +123,38 @@ async def _send_ending(
         devices=devices,
         ended_at=step.at,
     )
-    sink = request.app.state.sink
     value = record.model_dump_json(by_alias=True).encode()
+    return OutboxRecord(topic=topic, key=case.cell_id.encode(), value=value)
+
+
+async def _send_ending(
+    request: Request, conn: psycopg.AsyncConnection, case: IncidentCase, row_ids: list[int]
+) -> list[WarningRead]:
+    """Produce the ending stored in the outbox now; if the log refuses, the relay sends it later."""
+    sink = request.app.state.sink
     try:
         if sink is None:
             raise RuntimeError("this API runs without an event log")
-        topic = settings.kafka.topic("feedback")
-        await send_durably(sink, topic, case.cell_id.encode(), value, timeout_s=ACK_TIMEOUT_S)
+        # The row stays locked while it is sent: a dispatcher's relay skips it meanwhile.
+        async with conn.transaction():
+            claimed = await claim_records(conn, limit=len(row_ids), ids=row_ids)
+            for _row, record in claimed:
+                await send_durably(
+                    sink, record.topic, record.key, record.value, timeout_s=ACK_TIMEOUT_S
+                )
+            await delete_records(conn, [row for row, _ in claimed])
     except Exception as exc:
         log.warning(
-            "incident %s cell_id=%s: ending not sent: %r", case.incident_id, case.cell_id, exc
+            "incident %s cell_id=%s: ending left in the outbox: %r",
+            case.incident_id,
+            case.cell_id,
+            exc,
         )
-        msg = f"{case.status}, but the feedback record was not sent ({type(exc).__name__}: {exc})"
-        return [WarningRead(code="feedback_not_sent", msg=msg)]
+        msg = (
+            f"{case.status}; the feedback record waits in the outbox for the dispatcher "
+            f"to send it ({type(exc).__name__}: {exc})"
+        )
+        return [WarningRead(code="feedback_delayed", msg=msg)]
     return []
 
 
@@ -174,10 +192,14 @@ async def act(
             raise ApiError(404, "unknown_incident", str(exc)) from None
         except IllegalTransition as exc:
             raise ApiError(409, exc.code, exc.message) from None
-        ending = case.status in ("closed", "cancelled")
-        devices = await evidence_devices(conn, incident_id) if ending else []
+        outbox: list[int] = []
+        if case.status in ("closed", "cancelled"):
+            devices = await evidence_devices(conn, incident_id)
+            ending = _ending(case, step, devices, settings.kafka.topic("feedback"))
+            # Stored with the step, so a refused or crashed send is retried, never lost.
+            outbox = await put_records(conn, [ending])
     log.info("incident %s cell_id=%s: %s by %s", incident_id, case.cell_id, step.action, user.id)
-    warnings = await _send_ending(request, settings, case, step, devices) if ending else []
+    warnings = await _send_ending(request, conn, case, outbox) if outbox else []
     clock = next(iter(deadlines(case, settings.sla)), None)
     return CaseRead(
         incident_id=incident_id,

@@ -17,22 +17,30 @@ class OutboxRecord:
     value: bytes
 
 
-async def put_records(conn: psycopg.AsyncConnection, records: Sequence[OutboxRecord]) -> None:
-    """Store records to produce once the caller's transaction commits."""
+async def put_records(conn: psycopg.AsyncConnection, records: Sequence[OutboxRecord]) -> list[int]:
+    """Store records to produce once the caller's transaction commits; their row ids."""
+    ids: list[int] = []
     async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO outbox (topic, key, value) VALUES (%s, %s, %s)",
-            [(r.topic, r.key, r.value) for r in records],
-        )
+        for r in records:
+            await cur.execute(
+                "INSERT INTO outbox (topic, key, value) VALUES (%s, %s, %s) RETURNING id",
+                (r.topic, r.key, r.value),
+            )
+            row = await cur.fetchone()
+            assert row is not None  # RETURNING always gives the row
+            ids.append(row[0])
+    return ids
 
 
 async def claim_records(
-    conn: psycopg.AsyncConnection, *, limit: int
+    conn: psycopg.AsyncConnection, *, limit: int, ids: Collection[int] | None = None
 ) -> list[tuple[int, OutboxRecord]]:
-    """Lock the oldest waiting records, with their row ids; rows another holds are skipped."""
+    """Lock the oldest waiting records (of `ids`, if given); rows another holds are skipped."""
+    only = "" if ids is None else "WHERE id = ANY(%(ids)s) "
     cur = await conn.execute(
-        "SELECT id, topic, key, value FROM outbox ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-        (limit,),
+        f"SELECT id, topic, key, value FROM outbox {only}ORDER BY id LIMIT %(limit)s"
+        " FOR UPDATE SKIP LOCKED".encode(),
+        {"limit": limit, "ids": list(ids or ())},
     )
     return [
         (row_id, OutboxRecord(topic=topic, key=bytes(key), value=bytes(value)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,12 +18,14 @@ from api.app import create_app
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
 from gridwatch.incidents import Evidence, IncidentDetected, IncidentEnded, Severity
+from gridwatch.outbox_relay import relay_outbox
 from gridwatch.photos import FilesystemPhotoStore
 from gridwatch.settings import Settings
 from gridwatch.store.incidents import record_detections
 from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
 from tests.integration.conftest import add_user, bearer, read_topic
+from tests.integration.sinks import RefusingSink
 
 pytestmark = pytest.mark.integration
 CELL = 4
@@ -271,6 +274,39 @@ def test_cancel_as_false_alarm_needs_a_reason_and_feeds_back(
             (f"incident:{incident}",),
         ).fetchall()
     assert audit == [(operator.id, "incident.cancel")]
+
+
+def test_an_ending_the_log_refuses_waits_in_the_outbox_and_is_relayed_once(
+    settings: Settings,
+    grid: Grid,
+    sink: KafkaSink,
+    photos: FilesystemPhotoStore,
+    operator: User,
+    incident: str,
+) -> None:
+    app = create_app(settings, grid=grid, sink=RefusingSink(), photos=photos)
+    with TestClient(app) as refusing:
+        cancelled = ok(
+            post(
+                refusing,
+                bearer(settings, operator),
+                incident,
+                "cancel",
+                reason="glare",
+                false_alarm=True,
+            )
+        )
+    assert cancelled["status"] == "cancelled"
+    assert [w["code"] for w in cancelled["warnings"]] == ["feedback_delayed"]
+    assert "waits in the outbox" in cancelled["warnings"][0]["msg"]
+
+    async def relay() -> int:
+        async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as conn:
+            return await relay_outbox(conn, sink)
+
+    assert asyncio.run(relay()) >= 1
+    ended = ending(settings, incident)  # exactly one record on the topic
+    assert (ended.outcome, ended.false_alarm, ended.reason) == ("cancelled", True, "glare")
 
 
 def test_bad_requests_are_refused_by_name(

@@ -16,7 +16,6 @@ from datetime import time as clock_time
 
 import psycopg
 import pytest
-from kafka.errors import KafkaError
 
 from alerts.dispatcher import Dispatcher
 from gridwatch.accounts import User
@@ -40,26 +39,13 @@ from tests.integration.conftest import (
     read_topic,
     wait_until,
 )
+from tests.integration.sinks import RefusingSink
 from tests.integration.test_api_cases import detection
 from tests.integration.test_dispatcher import own_topics, query, state, steps
 
 pytestmark = pytest.mark.integration
 CELL = 11
 ALL_DAY = clock_time(0, 0)
-
-
-class RefusingSink:
-    """A `RecordSink` whose broker refuses every record: a produce that fails after the commit."""
-
-    def send(self, topic: str, key: bytes, value: bytes, done: Done) -> None:
-        """Fail the record at once, as a broker's error would."""
-        done(KafkaError("injected: the broker refused the record"))
-
-    def flush(self, timeout_s: float) -> None:
-        """Nothing is in flight."""
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 class DyingSink(RefusingSink):

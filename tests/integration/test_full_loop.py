@@ -17,7 +17,7 @@ from gridwatch.grid.model import Cell, Grid
 from gridwatch.incidents import IncidentEnded
 from gridwatch.settings import Settings
 from gridwatch.wire import FEEDBACK_RECORD
-from tests.integration.conftest import Proc, read_topic
+from tests.integration.conftest import Proc, read_topic, wait_until
 from tests.integration.platform import PIPELINE_TIMEOUT, device, now, publish, start_platform
 from tests.integration.staff import PASSWORD, staff_on_duty
 from tests.support import event
@@ -93,7 +93,13 @@ def test_an_mqtt_fire_is_pushed_to_the_worker_and_closed_by_the_loop(
     assert (pushed["type"], note["kind"], note["cell_id"]) == ("notification", "assigned", cell.id)
     assert note["recipient"] == staff["worker"].id
     incident = note["incident_id"]
-    ack = api.post(f"/v1/me/notifications/{note['notification_id']}/ack", headers=worker)
+    # The live push may come before the queue writer stored the notification: ack once stored.
+    ack_url = f"/v1/me/notifications/{note['notification_id']}/ack"
+    ack = wait_until(
+        lambda: (r := api.post(ack_url, headers=worker)).status_code == 200 and r,
+        timeout=30,
+        what="the notification to be stored and acknowledged",
+    )
     assert ack.json()["state"] == "acked"
     queue = api.get("/v1/me/queue", headers=worker).json()["items"]
     assert [i["incident_id"] for i in queue if i["assigned_to_me"]] == [incident]
