@@ -15,6 +15,7 @@ from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
 from gridwatch.notifications import Notification
 from gridwatch.notify_settings import NotifySettings
 from gridwatch.ports import DeliveryResult
+from gridwatch.push_hosts import endpoint_allowed
 from gridwatch.store.notifications import PushSubscription, drop_subscription, subscriptions_of
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class WebPushNotifier:
         self._key = key
         self._subject = settings.vapid_subject
         self._timeout = settings.timeout_s
+        self._hosts = settings.push_hosts
         self._pool = pool
 
     def _send(self, subscription: PushSubscription, data: str) -> int:
@@ -63,7 +65,14 @@ class WebPushNotifier:
     async def deliver(self, n: Notification) -> DeliveryResult:
         """Push to each of the recipient's subscriptions; forget those the service says are gone."""
         async with self._pool.connection() as conn:
-            subscriptions = await subscriptions_of(conn, n.recipient)
+            subscriptions = []
+            for s in await subscriptions_of(conn, n.recipient):
+                if endpoint_allowed(s.endpoint, self._hosts):
+                    subscriptions.append(s)
+                else:
+                    # Stored before the allowlist (or before it was narrowed): never POST there.
+                    log.warning("dropping a push subscription of %s: host not allowed", n.recipient)
+                    await drop_subscription(conn, s.endpoint)
         if not subscriptions:
             return DeliveryResult("webpush", "failed", "no push subscription")
         data = n.model_dump_json(by_alias=True)

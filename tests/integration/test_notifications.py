@@ -316,6 +316,27 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def subscribe(
+    settings: Settings, notify: NotifySettings, grid: Grid, user: User, subscription: dict[str, Any]
+) -> None:
+    """Store a browser's push subscription through an API with these notify settings."""
+    app = create_app(settings.model_copy(update={"notify": notify}), grid=grid)
+    with TestClient(app) as api:
+        answer = api.post(
+            "/v1/me/push-subscriptions", json=subscription, headers=bearer(settings, user)
+        )
+    assert answer.status_code == 204, answer.text
+
+
+async def web_push(
+    settings: Settings, notify: NotifySettings, *notes: Notification
+) -> list[DeliveryResult]:
+    """Each notification through the Web Push relay, in order."""
+    async with AsyncConnectionPool(settings.postgres.conninfo(), open=False) as pool:
+        notifier = WebPushNotifier(notify, pool=pool)
+        return [await notifier.deliver(n) for n in notes]
+
+
 def test_web_push_is_signed_encrypted_and_forgets_gone_subscriptions(
     settings: Settings, grid: Grid, client: TestClient
 ) -> None:
@@ -331,22 +352,12 @@ def test_web_push_is_signed_encrypted_and_forgets_gone_subscriptions(
     first, second = note(user.id), note(user.id)
     assert client.get("/v1/push/vapid-key").status_code == 503  # this app has no key
 
-    async def send() -> list[DeliveryResult]:
-        async with AsyncConnectionPool(settings.postgres.conninfo(), open=False) as pool:
-            notifier = WebPushNotifier(notify, pool=pool)
-            return [await notifier.deliver(first), await notifier.deliver(second)]
-
     with gateway([201, 410]) as (url, got):
         subscription = {"endpoint": url, "keys": {"p256dh": b64url(p256dh), "auth": b64url(auth)}}
-        # The test's push service is a local origin: the API must be told to allow it.
-        local = settings.notify.model_copy(update={"push_hosts": (url.removesuffix("/sms"),)})
-        app = create_app(settings.model_copy(update={"notify": local}), grid=grid)
-        with TestClient(app) as allowing:
-            answer = allowing.post(
-                "/v1/me/push-subscriptions", json=subscription, headers=bearer(settings, user)
-            )
-        assert answer.status_code == 204, answer.text
-        results = asyncio.run(send())
+        # The test's push service is a local origin: API and relay must be told to allow it.
+        hosts = {"push_hosts": (url.removesuffix("/sms"),)}
+        subscribe(settings, settings.notify.model_copy(update=hosts), grid, user, subscription)
+        results = asyncio.run(web_push(settings, notify.model_copy(update=hosts), first, second))
     assert [(r.state, r.detail) for r in results] == [("delivered", "[201]"), ("failed", "[410]")]
     with psycopg.connect(settings.postgres.conninfo()) as conn:
         left = conn.execute(
@@ -368,6 +379,35 @@ def test_web_push_is_signed_encrypted_and_forgets_gone_subscriptions(
         audience=url.removesuffix("/sms"),
     )
     assert claims["sub"] == "mailto:ops@example.org"
+
+
+def test_web_push_never_posts_to_a_stored_subscription_the_allowlist_no_longer_names(
+    settings: Settings, grid: Grid
+) -> None:
+    user = add_user(settings, "worker", grid.cells[4].id)
+    browser = ec.generate_private_key(ec.SECP256R1())
+    p256dh = browser.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    vapid = ec.generate_private_key(ec.SECP256R1())
+    notify = NotifySettings(
+        vapid_private_key=SecretStr(
+            b64url(vapid.private_numbers().private_value.to_bytes(32, "big"))
+        ),
+        vapid_subject="mailto:ops@example.org",
+    )
+    with gateway([201]) as (url, got):
+        keys = {"p256dh": b64url(p256dh), "auth": b64url(os.urandom(16))}
+        hosts = {"push_hosts": (url.removesuffix("/sms"),)}
+        subscribe(
+            settings, notify.model_copy(update=hosts), grid, user, {"endpoint": url, "keys": keys}
+        )
+        # The relay runs with the default list: browsers' push services only.
+        [result] = asyncio.run(web_push(settings, notify, note(user.id)))
+    assert (result.state, result.detail, got) == ("failed", "no push subscription", [])
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM push_subscriptions WHERE account_id = %s", (user.id,)
+        ).fetchone()
+    assert left == (0,)
 
 
 @pytest.mark.parametrize(
