@@ -175,6 +175,8 @@ def test_a_pushed_fire_is_accepted_and_resolved_with_photo_and_fix(
     page.set_input_files("#f-photo", str(PHOTO))
     expect(page.locator("#f-gps")).to_have_attribute("data-fix", "1")
     expect(page.locator("form.step img.thumb")).to_be_visible()
+    page.locator("#toast").click()  # the arrival's "sent": read, and out of the picture
+    page.locator("form.step").scroll_into_view_if_needed()
     shot(page, "worker-resolve")
     page.get_by_role("button", name="提交").click()
     expect(page.locator(".badge[data-status]")).to_have_text("已办结", timeout=SYNC_MS)

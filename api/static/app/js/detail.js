@@ -110,6 +110,7 @@ function stepForm(action, done) {
       accept: "image/*",
       capture: "environment",
       id: "f-photo",
+      class: "offscreen",
       onchange: async () => {
         const file = input.files[0];
         photo = file ? await shrink(file) : null;
@@ -127,7 +128,9 @@ function stepForm(action, done) {
       .catch((err) => {
         gps.textContent = t("gpsFailed", { msg: err.message });
       });
-    children.push(h("label", { for: "f-photo" }, t("photo")), input, preview);
+    // The label is the button: the browser's own file button would speak its UI language.
+    const take = h("label", { for: "f-photo", class: "secondary camera" }, t("photo"));
+    children.push(input, take, preview);
     children.push(h("label", {}, t("gps")), gps);
   }
   const form = h(
@@ -189,11 +192,14 @@ export async function renderDetail(view, id, current) {
   const open = (action) => {
     view.dataset.busy = "1";
     const slot = view.querySelector("#form-slot");
+    const actions = view.querySelector(".actions");
+    actions.hidden = true;
     fill(
       slot,
       stepForm(action, async (fields, photo) => {
         if (fields === null) {
           delete view.dataset.busy;
+          actions.hidden = false;
           fill(slot);
           return;
         }
