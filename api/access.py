@@ -1,12 +1,26 @@
-"""Who may see an incident: pure rules over an account, the incident's cell and the grid."""
+"""Who may see an incident: rules over an account, the incident's cell and the grid."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
+from api.errors import ApiError
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
 from gridwatch.incidents import IncidentKind
+from gridwatch.store.cases import StoredCase
+
+
+def check_may_see(user: User, grid: Grid, stored: StoredCase) -> None:
+    """403 unless the caller may see (and so act on) the incident."""
+    case = stored.case
+    if not worker_can_see(user, case.cell_id, case.assignees, grid, kind=stored.kind):
+        raise ApiError(
+            403,
+            "not_your_incident",
+            f"incident {case.incident_id} is in cell {case.cell_id} and not assigned to you",
+        )
 
 
 def worker_can_see(
@@ -31,3 +45,21 @@ def worker_can_see(
     if user.role == "mediator":
         return kind == "dispute" and under_node
     return under_node
+
+
+@dataclass(frozen=True)
+class ListScope:
+    """Which incidents a list may show a caller: cells (None: every cell) and kind."""
+
+    cells: frozenset[str] | None
+    kind: IncidentKind | None = None
+
+
+def list_scope(user: User, grid: Grid) -> ListScope:
+    """The part of the county's incidents `user` may list (their own assignments aside)."""
+    if user.role in ("operator", "admin") or user.node == grid.county:
+        return ListScope(None, "dispute" if user.role == "mediator" else None)
+    if user.role == "worker":
+        return ListScope(frozenset({user.node}))
+    under = frozenset(c.id for c in grid.cells if user.node in (c.id, c.village_id, c.township_id))
+    return ListScope(under, "dispute" if user.role == "mediator" else None)

@@ -18,7 +18,7 @@ from alerts.commands import Action, Actor, Command
 from alerts.flows import UnknownIncidentError, apply_command
 from alerts.lifecycle import IllegalTransition, IncidentCase, Step
 from alerts.sla import deadlines
-from api.access import worker_can_see
+from api.access import check_may_see
 from api.deps import ConnDep, CurrentUser, GridDep, SettingsDep, client_address, get_photos
 from api.errors import ApiError
 from api.loop_schemas import (
@@ -32,9 +32,8 @@ from api.loop_schemas import (
 from api.publish import ACK_TIMEOUT_S, send_durably
 from api.step_body import STEP_BODY_DOC, read_step_body
 from gridwatch.accounts import User
-from gridwatch.grid.model import Grid
 from gridwatch.incidents import IncidentEnded
-from gridwatch.store.cases import StoredCase, evidence_devices, evidence_snapshots, read_case
+from gridwatch.store.cases import evidence_devices, evidence_snapshots, read_case
 from gridwatch.store.outbox import OutboxRecord, claim_records, delete_records, put_records
 from gridwatch.store.users import get_user, incident_audit, record_audit
 
@@ -98,17 +97,6 @@ async def _check_references(request: Request, conn: ConnDep, command: Command) -
     photo = getattr(command, "photo", None)
     if photo is not None and await asyncio.to_thread(get_photos(request).get, photo) is None:
         raise ApiError(422, "unknown_photo", f"photo: no photo has reference {photo!r}")
-
-
-def _may_see(user: User, grid: Grid, stored: StoredCase) -> None:
-    """403 unless the caller may see (and so act on) the incident."""
-    case = stored.case
-    if not worker_can_see(user, case.cell_id, case.assignees, grid, kind=stored.kind):
-        raise ApiError(
-            403,
-            "not_your_incident",
-            f"incident {case.incident_id} is in cell {case.cell_id} and not assigned to you",
-        )
 
 
 def _ending(case: IncidentCase, step: Step, devices: list[str], topic: str) -> OutboxRecord:
@@ -185,7 +173,7 @@ async def act(
                 command,
                 at=at,
                 sla_cfg=settings.sla,
-                guard=partial(_may_see, user, grid),
+                guard=partial(check_may_see, user, grid),
                 client=client_address(request),
             )
         except UnknownIncidentError as exc:
@@ -222,7 +210,7 @@ async def read_timeline(
     stored = await read_case(conn, incident_id)
     if stored is None:
         raise ApiError(404, "unknown_incident", f"no incident has id {incident_id!r}")
-    _may_see(user, grid, stored)
+    check_may_see(user, grid, stored)
     case = stored.case
     return TimelineRead(
         incident_id=incident_id,
@@ -247,7 +235,7 @@ async def read_audit(
     stored = await read_case(conn, incident_id)
     if stored is None:
         raise ApiError(404, "unknown_incident", f"no incident has id {incident_id!r}")
-    _may_see(user, grid, stored)
+    check_may_see(user, grid, stored)
     photos = [s.photo for s in stored.case.timeline if s.photo is not None]
     photos += await evidence_snapshots(conn, incident_id)
     items = await incident_audit(conn, incident_id, photos, limit=_AUDIT_LIMIT)

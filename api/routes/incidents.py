@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import ConnDep, GridDep
+from api.access import check_may_see, list_scope
+from api.deps import ConnDep, CurrentUser, GridDep
 from api.errors import ApiError
 from api.schemas import EvidenceRead, IncidentDetail, IncidentPage, IncidentRead, Point
 from gridwatch.incidents import IncidentStatus
+from gridwatch.store.cases import read_case
 from gridwatch.store.incidents import get_incident, list_incidents
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
@@ -25,23 +27,32 @@ def with_location(row: dict[str, Any]) -> dict[str, Any]:
 async def list_queue(
     conn: ConnDep,
     grid: GridDep,
+    user: CurrentUser,
     cell: Annotated[str | None, Query(description="Grid cell id; all cells when absent.")] = None,
     status: Annotated[IncidentStatus | None, Query(description="Only this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many.")] = 50,
 ) -> IncidentPage:
-    """Incidents, most severe first and newest first within a severity."""
+    """Incidents of the caller's area, most severe first and newest first within a severity."""
     if cell is not None and grid.get(cell) is None:
         raise ApiError(404, "unknown_cell", f"no grid cell has id {cell!r}")
-    rows = await list_incidents(conn, cell_id=cell, status=status, limit=limit)
+    scope = list_scope(user, grid)
+    if cell is not None and scope.cells is not None and cell not in scope.cells:
+        raise ApiError(403, "not_your_cell", f"cell {cell} is outside your area ({user.node})")
+    cells = [cell] if cell is not None else scope.cells
+    rows = await list_incidents(conn, cells=cells, kind=scope.kind, status=status, limit=limit)
     items = [IncidentRead.model_validate(with_location(r)) for r in rows]
     return IncidentPage(items=items, count=len(items))
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, summary="One incident with evidence")
-async def read_incident(conn: ConnDep, incident_id: str) -> IncidentDetail:
-    """An incident and the device events that support it."""
+async def read_incident(
+    conn: ConnDep, grid: GridDep, user: CurrentUser, incident_id: str
+) -> IncidentDetail:
+    """An incident and the device events that support it, if the caller may see it."""
+    stored = await read_case(conn, incident_id)
     row = await get_incident(conn, incident_id)
-    if row is None:
+    if stored is None or row is None:
         raise ApiError(404, "unknown_incident", f"no incident has id {incident_id!r}")
+    check_may_see(user, grid, stored)
     evidence = [EvidenceRead.model_validate(with_location(e)) for e in row["evidence"]]
     return IncidentDetail.model_validate(with_location(row) | {"evidence": evidence})

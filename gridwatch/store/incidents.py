@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -102,17 +102,21 @@ _COLUMNS = """incident_id, cell_id, kind, category, severity, status, detector, 
 async def list_incidents(
     conn: psycopg.AsyncConnection,
     *,
-    cell_id: str | None,
+    cells: Collection[str] | None,
     status: str | None,
     limit: int,
+    kind: str | None = None,
     before: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """A queue: most severe first, then newest first."""
+    """A queue of some cells (None: all), most severe first, then newest first."""
     where: list[str] = []
     args: dict[str, Any] = {"limit": limit}
-    if cell_id is not None:
-        where.append("cell_id = %(cell_id)s")
-        args["cell_id"] = cell_id
+    if cells is not None:
+        where.append("cell_id = ANY(%(cells)s)")
+        args["cells"] = list(cells)
+    if kind is not None:
+        where.append("kind = %(kind)s")
+        args["kind"] = kind
     if status is not None:
         where.append("status = %(status)s")
         args["status"] = status

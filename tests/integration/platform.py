@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from gridwatch.accounts import User
 from gridwatch.grid.model import Cell
 from gridwatch.settings import Settings
-from tests.integration.conftest import Proc, mosquitto_pub, wait_until
+from tests.integration.conftest import Proc, bearer, mosquitto_pub, wait_until
 from tests.support import payload
 
 PIPELINE_TIMEOUT = 90.0
@@ -34,6 +36,14 @@ def start_platform(
 
     wait_until(ready, timeout=60, what="the API to be ready")
     return running
+
+
+@contextmanager
+def api_client(settings: Settings, user: User) -> Iterator[httpx.Client]:
+    """A client of the running platform's API, signed in as `user`."""
+    base = f"http://{settings.api.host}:{settings.api.port}"
+    with httpx.Client(base_url=base, headers=bearer(settings, user)) as client:
+        yield client
 
 
 def device() -> str:

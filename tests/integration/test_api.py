@@ -51,7 +51,9 @@ def test_locate_cell_in_every_crs(client: TestClient, grid: Grid) -> None:
     assert bd["cell_id"] == cell.id
 
 
-def test_errors_have_one_shape_and_a_specific_code(client: TestClient) -> None:
+def test_errors_have_one_shape_and_a_specific_code(
+    client: TestClient, operator_headers: dict[str, str]
+) -> None:
     outside = client.get("/v1/cells", params={"lat": 39.9, "lon": 116.4})
     assert outside.status_code == 404
     assert outside.json() == {
@@ -63,9 +65,11 @@ def test_errors_have_one_shape_and_a_specific_code(client: TestClient) -> None:
     assert bad.status_code == 422
     codes = {d["code"] for d in bad.json()["detail"]}
     assert codes == {"invalid_less_than_equal", "invalid_float_parsing"}
-    assert client.get("/v1/incidents/nope").json()["detail"][0]["code"] == "unknown_incident"
-    assert client.get("/v1/incidents", params={"cell": "nope"}).status_code == 404
-    status = client.get("/v1/incidents", params={"status": "burning"})
+    op = operator_headers
+    nope = client.get("/v1/incidents/nope", headers=op)
+    assert nope.json()["detail"][0]["code"] == "unknown_incident"
+    assert client.get("/v1/incidents", params={"cell": "nope"}, headers=op).status_code == 404
+    status = client.get("/v1/incidents", params={"status": "burning"}, headers=op)
     assert status.status_code == 422
     assert status.json()["detail"][0]["msg"].startswith("query.status:")
     assert client.get("/v1/nothing").json()["detail"][0]["code"] == "not_found"

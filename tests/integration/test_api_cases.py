@@ -231,6 +231,31 @@ def test_the_audit_shows_every_step_and_every_read_of_its_photos(
     )
 
 
+def test_incident_reads_need_a_sign_in_and_show_only_the_callers_area(
+    client: TestClient, settings: Settings, grid: Grid, worker: User, operator: User
+) -> None:
+    mine = detect(settings, grid, CELL, Severity.HIGH)
+    elsewhere = detect(settings, grid, CELL + 1, Severity.HIGH)
+    me, op = bearer(settings, worker), bearer(settings, operator)
+    assert refusal(client.get("/v1/incidents")) == (401, ["not_authenticated"])
+    assert refusal(client.get(f"/v1/incidents/{mine}"))[0] == 401
+
+    listed = {i["incident_id"] for i in ok(client.get("/v1/incidents", headers=me))["items"]}
+    assert mine in listed and elsewhere not in listed
+    assert {i["cell_id"] for i in ok(client.get("/v1/incidents", headers=me))["items"]} == {
+        grid.cells[CELL].id
+    }
+    other_cell = client.get("/v1/incidents", params={"cell": grid.cells[CELL + 1].id}, headers=me)
+    assert refusal(other_cell) == (403, ["not_your_cell"])
+    assert ok(client.get(f"/v1/incidents/{mine}", headers=me))["incident_id"] == mine
+    assert refusal(client.get(f"/v1/incidents/{elsewhere}", headers=me)) == (
+        403,
+        ["not_your_incident"],
+    )
+    theirs = client.get("/v1/incidents", params={"cell": grid.cells[CELL + 1].id}, headers=op)
+    assert elsewhere in {i["incident_id"] for i in ok(theirs)["items"]}
+
+
 def test_a_resolver_cannot_verify_their_own_work(
     client: TestClient,
     settings: Settings,

@@ -13,6 +13,7 @@ import httpx
 import psycopg
 import pytest
 
+from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
 from gridwatch.records import DeadLetter
 from gridwatch.settings import Settings
@@ -25,6 +26,7 @@ from tests.integration.conftest import (
 )
 from tests.integration.platform import (
     PIPELINE_TIMEOUT,
+    api_client,
     cell_events,
     device,
     now,
@@ -43,8 +45,8 @@ def platform(settings: Settings, procs: Callable[[str], Proc]) -> dict[str, Proc
 
 
 @pytest.fixture
-def api(settings: Settings, platform: dict[str, Proc]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}") as client:
+def api(settings: Settings, platform: dict[str, Proc], operator: User) -> Iterator[httpx.Client]:
+    with api_client(settings, operator) as client:
         yield client
 
 

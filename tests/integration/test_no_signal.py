@@ -15,6 +15,7 @@ from gridwatch.records import DeadLetter
 from gridwatch.settings import Settings
 from tests.integration.conftest import (
     Proc,
+    add_user,
     environ,
     isolated_env,
     mosquitto_pub,
@@ -24,6 +25,7 @@ from tests.integration.conftest import (
 )
 from tests.integration.platform import (
     PIPELINE_TIMEOUT,
+    api_client,
     cell_events,
     device,
     now,
@@ -75,8 +77,9 @@ def platform(
 
 
 @pytest.fixture
-def api(watched: Settings, platform: dict[str, Proc]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"http://{watched.api.host}:{watched.api.port}") as client:
+def api(watched: Settings, platform: dict[str, Proc], grid: Grid) -> Iterator[httpx.Client]:
+    # The module's own database: its operator lives there.
+    with api_client(watched, add_user(watched, "operator", grid.county)) as client:
         yield client
 
 

@@ -93,7 +93,7 @@ def test_queue_orders_by_severity_then_newest(conn: psycopg.Connection, settings
 
     async def read() -> tuple[list[str], list[str]]:
         async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as aconn:
-            rows = await list_incidents(aconn, cell_id="cq", status="new", limit=10)
+            rows = await list_incidents(aconn, cells=["cq"], status="new", limit=10)
             detail = await get_incident(aconn, "q-low")
         assert detail is not None
         return [r["incident_id"] for r in rows], [e["event_id"] for e in detail["evidence"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.access import worker_can_see
+from api.access import list_scope, worker_can_see
 from gridwatch.accounts import User
 from gridwatch.people import Role
 from tests.unit.test_assignment import GRID
@@ -62,3 +62,24 @@ def test_operators_and_admins_see_everything(role: Role) -> None:
 def test_an_unknown_cell_is_seen_only_by_those_who_see_all() -> None:
     assert not worker_can_see(user("supervisor", "410523"), "zz", (), GRID, kind="hazard")
     assert worker_can_see(user("operator", "410523"), "zz", (), GRID, kind="hazard")
+
+
+@pytest.mark.parametrize(
+    ("role", "node", "cells", "kind"),
+    [
+        ("worker", "a1", {"a1"}, None),
+        ("mediator", "V1", {"a1", "a2"}, "dispute"),
+        ("supervisor", "V1", {"a1", "a2"}, None),
+        ("supervisor", "T1", {"a1", "a2", "a3"}, None),
+        ("operator", "C", None, None),
+    ],
+)
+def test_a_list_shows_the_callers_area(
+    role: Role, node: str, cells: set[str] | None, kind: str | None
+) -> None:
+    scope = list_scope(user(role, node), GRID)
+    assert (scope.cells, scope.kind) == (None if cells is None else frozenset(cells), kind)
+
+
+def test_a_county_supervisor_lists_every_cell() -> None:
+    assert list_scope(user("supervisor", GRID.county), GRID).cells is None
