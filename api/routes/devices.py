@@ -38,6 +38,7 @@ class DeviceHealthRead(BaseModel):
 
     device_id: str
     source_kind: str | None = Field(description="sharp-eyes or blue-sky; null if no event kept.")
+    last_type: str | None = Field(description="Type of its newest event (blue-sky.air: a station).")
     cell_id: str
     location: Point = Field(description="Of its newest event, else of its no-signal evidence.")
     last_event_at: datetime | None = Field(description="Device clock of its newest event.")
@@ -65,6 +66,7 @@ def _health(row: dict[str, Any]) -> DeviceHealthRead:
     return DeviceHealthRead(
         device_id=row["device_id"],
         source_kind=row["source_kind"],
+        last_type=row["last_type"],
         cell_id=row["cell_id"],
         location=Point(lat=row["lat"], lon=row["lon"]),
         last_event_at=row["last_time"],

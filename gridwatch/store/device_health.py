@@ -29,7 +29,7 @@ flags AS (
     ORDER BY e.device_id, e.time DESC
 )
 SELECT device_id,
-       split_part(last.type, '.', 1) AS source_kind,
+       split_part(last.type, '.', 1) AS source_kind, last.type AS last_type,
        COALESCE(last.cell_id, flags.flag_cell_id) AS cell_id,
        COALESCE(last.lon, flags.flag_lon) AS lon,
        COALESCE(last.lat, flags.flag_lat) AS lat,

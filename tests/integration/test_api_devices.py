@@ -238,6 +238,7 @@ def test_the_map_lists_devices_with_their_health(
         "west",
         quiet_incident,
     )
+    assert (ours[online]["last_type"], quiet["last_type"]) == ("sharp-eyes.motion", "blue-sky.air")
     assert quiet["location"] == {"lat": 35.92, "lon": 114.32}
     assert datetime.fromisoformat(quiet["last_heard_at"]) == NOW - timedelta(hours=2)
     assert datetime.fromisoformat(ours[back]["last_event_at"]) == NOW - timedelta(minutes=2)

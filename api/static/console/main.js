@@ -211,7 +211,8 @@ async function pollDevices() {
 
 function fillStations() {
   const select = $("station");
-  const stations = state.devices.filter((d) => d.source_kind === "blue-sky").map((d) => d.device_id);
+  // Air stations only: a fire camera has no air readings to chart.
+  const stations = state.devices.filter((d) => d.last_type === "blue-sky.air").map((d) => d.device_id);
   const chosen = select.value;
   if ([...select.options].map((o) => o.value).join() === stations.join()) return;
   select.replaceChildren(...stations.map((id) => h("option", { value: id }, id)));
