@@ -60,20 +60,28 @@ function fixText(fix) {
   return fix ? `${fix.lat.toFixed(5)}, ${fix.lon.toFixed(5)} (${t("gpsFix", { acc: fix.accuracy_m })})` : t("gpsNone");
 }
 
-async function load(id) {
-  const kept = (await recall(`incident:${id}`)) ?? null;
-  try {
-    const [incident, timeline] = await Promise.all([
-      api(`/v1/incidents/${encodeURIComponent(id)}`),
-      api(`/v1/incidents/${encodeURIComponent(id)}/timeline`).catch(() => null),
-    ]);
-    const fresh = { incident, timeline: timeline ?? kept?.timeline ?? null };
-    await remember(`incident:${id}`, fresh);
-    return fresh;
-  } catch (err) {
-    if (kept) return kept;
-    throw err;
-  }
+async function fetched(id) {
+  const [incident, timeline] = await Promise.all([
+    api(`/v1/incidents/${encodeURIComponent(id)}`),
+    // Not mine (403): the incident still shows, without the timeline or actions.
+    api(`/v1/incidents/${encodeURIComponent(id)}/timeline`).catch(() => null),
+  ]);
+  const fresh = { incident, timeline };
+  await remember(`incident:${id}`, fresh);
+  return fresh;
+}
+
+/** Keep this phone's copy of an incident in step with a step's answer, so it draws as now. */
+export async function keepStep(result) {
+  const key = `incident:${result.incident_id}`;
+  const kept = await recall(key);
+  if (!kept?.timeline) return;
+  const { status, level, assignees, step } = result;
+  const steps = [...kept.timeline.steps, step];
+  await remember(key, {
+    incident: { ...kept.incident, status },
+    timeline: { ...kept.timeline, status, level, assignees, steps },
+  });
 }
 
 async function queueItem(id) {
@@ -164,16 +172,24 @@ function stepForm(action, done) {
 
 /** Draw an incident: this phone's copy at once, the server's when it answers. */
 export async function renderDetail(view, id, current) {
-  const me = session().user;
-  const again = () => current() && renderDetail(view, id, current);
-  let data;
+  const kept = (await recall(`incident:${id}`)) ?? null;
+  if (kept && current()) await draw(view, id, kept, current);
+  let fresh;
   try {
-    data = await load(id);
+    fresh = await fetched(id);
   } catch (err) {
-    if (current()) fill(view, h("a", { href: "#/" }, `← ${t("back")}`), h("p", { class: "empty" }, err.message));
+    if (!kept && current()) {
+      fill(view, h("a", { href: "#/" }, `← ${t("back")}`), h("p", { class: "empty" }, err.message));
+    }
     return;
   }
-  if (!current()) return;
+  // A form the worker opened on the kept copy is not wiped by the server's answer.
+  if (current() && !view.dataset.busy) await draw(view, id, fresh, current);
+}
+
+async function draw(view, id, data, current) {
+  const me = session().user;
+  const again = () => current() && renderDetail(view, id, current);
   const { incident, timeline } = data;
   const mine = (await entries()).filter((e) => e.incident === id);
   const held = timeline?.assignees.some((a) => a === me.id || a === me.person_id) ?? false;
@@ -182,6 +198,7 @@ export async function renderDetail(view, id, current) {
   // The queue's clock is the server's as of its last answer; for another status it is stale.
   const queued = await queueItem(id);
   const item = queued?.status === (timeline?.status ?? incident.status) ? queued : null;
+  if (!current()) return;
 
   const act = async (action, fields = {}, photo = null) => {
     delete view.dataset.busy;
@@ -223,7 +240,16 @@ export async function renderDetail(view, id, current) {
         type: "button",
         class: i === 0 ? "primary" : "secondary",
         "data-action": action,
-        onclick: () => handlers[action](action),
+        onclick: async (event) => {
+          // One tap, one step: a second tap while it is taken would queue the step twice.
+          const button = event.currentTarget;
+          button.disabled = true;
+          try {
+            await handlers[action](action);
+          } finally {
+            button.disabled = false;
+          }
+        },
       },
       actionLabel(action),
     ),

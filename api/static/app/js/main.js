@@ -3,7 +3,7 @@
 
 import { api, session, signIn, signOut } from "./api.js";
 import { actionLabel, tick } from "./cases.js";
-import { renderDetail } from "./detail.js";
+import { keepStep, renderDetail } from "./detail.js";
 import { fill, h, toast } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { startLive, stopLive, subscribePush, unlockAudio } from "./live.js";
@@ -176,7 +176,7 @@ window.addEventListener("gw:notification", (event) => {
 window.addEventListener("gw:outbox", async (event) => {
   const { kind, entry, result } = event.detail;
   if (kind === "sent") {
-    if (result) await applyStep(result);
+    if (result) await Promise.all([applyStep(result), keepStep(result)]);
     toast(t("sent"));
   } else if (kind === "refused") {
     toast(t("refusedMsg", { action: actionLabel(entry.action), msg: entry.error }), { error: true });
