@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 
 from api.auth import signing_key
@@ -82,6 +83,8 @@ def create_app(
     app.state.photos = photos
     app.state.hub = Hub()
     install_error_handlers(app)
+    # Phones on a weak village signal: the grid map alone is ~600 kB of JSON, ~10x less zipped.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     for module in (
         health,
         auth,
