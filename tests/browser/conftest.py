@@ -1,10 +1,10 @@
 """Browser fixtures: the running platform, roster accounts, headless Chromium, phone and desk.
 
-The platform is the integration one (tests/integration/conftest.py: this run's own database
+The platform is the integration one (tests/conftest.py: this run's own database
 and topic prefix, shared with the integration tests; tests/integration/platform.py:
 `start_platform`), plus `gridwatch dispatch`, started once per test module. Publish device
 events with `tests.integration.platform.publish` (the real mosquitto_pub) and poll with
-`tests.integration.conftest.wait_until`; in pages use Playwright's `expect(...)` with a
+`tests.conftest.wait_until`; in pages use Playwright's `expect(...)` with a
 generous timeout, never a sleep.
 
 Fixtures:
@@ -19,7 +19,7 @@ Fixtures:
   its village, an operator to the county, unless `node` says otherwise. A worker enrolled so
   is whom the dispatcher sends the cell's incidents to.
 - `browser`: headless Debian Chromium (`/usr/bin/chromium`, installed by deploy/browser;
-  Playwright's own browsers are never downloaded), session scope.
+  Playwright's own browsers are never downloaded), module scope.
 - `phone`: a fresh 360×640 touch context, zh-CN, Asia/Shanghai, geolocation granted and fixed
   at `field_cell`'s centroid, `base_url` set (`page.goto("/app/")`).
 - `desk`: a fresh 1920×1080 context, zh-CN, Asia/Shanghai, `base_url` set, for the console.
@@ -50,16 +50,8 @@ from gridwatch.people import Level, Person, Role, Roster, RosterDocument, Shift
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from gridwatch.store.people import import_roster
-from tests.integration import conftest as integration
-from tests.integration.conftest import REPO, Proc, add_user
+from tests.conftest import REPO, Proc, add_user
 from tests.integration.platform import start_platform
-
-# The integration fixtures (the stack, this run's database and topics, processes), shared.
-stack = integration.stack
-run_env = integration.run_env
-settings = integration.settings
-procs = integration.procs
-grid = integration.grid
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -179,9 +171,13 @@ def enrol(settings: Settings, grid: Grid, field_cell: Cell) -> Callable[..., Acc
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium driven by Playwright."""
+    """Headless Debian Chromium driven by Playwright, closed with the module.
+
+    Not for the session: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and the tests after the browser ones call asyncio.run.
+    """
     with sync_playwright() as pw:
         # --no-sandbox: the tests run as root here and in CI, where Chromium's sandbox refuses.
         launched = pw.chromium.launch(

@@ -15,7 +15,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.settings import Settings
 from tests.browser.conftest import Account, access_token
-from tests.integration.conftest import wait_until
+from tests.conftest import wait_until
 from tests.integration.platform import PIPELINE_TIMEOUT, device, now, publish
 from tests.support import event
 

@@ -13,7 +13,7 @@ import httpx
 from gridwatch.accounts import User
 from gridwatch.grid.model import Cell
 from gridwatch.settings import Settings
-from tests.integration.conftest import Proc, bearer, mosquitto_pub, wait_until
+from tests.conftest import Proc, bearer, mosquitto_pub, wait_until
 from tests.support import payload
 
 PIPELINE_TIMEOUT = 90.0

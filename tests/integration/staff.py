@@ -13,7 +13,7 @@ from gridwatch.grid.model import Cell, Grid
 from gridwatch.people import Person, Roster, RosterDocument, Shift
 from gridwatch.settings import Settings
 from gridwatch.store.people import import_roster
-from tests.integration.conftest import add_user
+from tests.conftest import add_user
 
 # A shift from midnight to midnight: on duty whenever the test runs.
 ALL_DAY = time(0, 0)

@@ -16,7 +16,7 @@ from gridwatch.grid.model import Grid
 from gridwatch.incidents import Severity
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
-from tests.integration.conftest import add_user, bearer
+from tests.conftest import add_user, bearer
 from tests.integration.test_api_cases import CELL, detect
 
 pytestmark = pytest.mark.integration

@@ -22,7 +22,7 @@ from gridwatch.photos import FilesystemPhotoStore
 from gridwatch.records import ReportFiled
 from gridwatch.settings import Settings
 from ingest.kafka_sink import KafkaSink
-from tests.integration.conftest import add_user, bearer, read_topic
+from tests.conftest import add_user, bearer, read_topic
 
 pytestmark = pytest.mark.integration
 PASSWORD = "a long passphrase"

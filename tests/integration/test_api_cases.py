@@ -24,7 +24,7 @@ from gridwatch.settings import Settings
 from gridwatch.store.incidents import record_detections
 from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
-from tests.integration.conftest import add_user, bearer, read_topic
+from tests.conftest import add_user, bearer, read_topic
 from tests.integration.sinks import RefusingSink
 
 pytestmark = pytest.mark.integration

@@ -26,7 +26,7 @@ from gridwatch.store.incidents import record_detections
 from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
 from ingest.validate import route_message
-from tests.integration.conftest import add_user, bearer, read_topic
+from tests.conftest import add_user, bearer, read_topic
 from tests.integration.test_device_feedback import detected, ended
 from tests.support import event, payload, small_grid
 

@@ -27,7 +27,7 @@ from gridwatch.store.events import EventSeries
 from gridwatch.store.incidents import record_detections
 from gridwatch.store.migrate import migrate
 from ingest.validate import route_message
-from tests.integration.conftest import REPO, add_user, bearer
+from tests.conftest import REPO, add_user, bearer
 from tests.integration.test_api_cases import ok, refusal
 
 pytestmark = pytest.mark.integration

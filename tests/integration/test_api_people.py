@@ -14,7 +14,7 @@ from gridwatch.accounts import User
 from gridwatch.cli import main
 from gridwatch.grid.model import Grid
 from gridwatch.settings import Settings
-from tests.integration.conftest import REPO, add_user, bearer, environ
+from tests.conftest import REPO, add_user, bearer, environ
 
 pytestmark = pytest.mark.integration
 SAMPLE = REPO / "deploy" / "roster" / "tangyin-sample.json"

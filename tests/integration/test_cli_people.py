@@ -1,10 +1,11 @@
-"""`gridwatch people import` and `people list` through the CLI entry point, on the run database."""
+"""`gridwatch people import` and `people list` through the CLI, on a database of their own."""
 
 from __future__ import annotations
 
 import io
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -13,10 +14,27 @@ import pytest
 from gridwatch.cli import main
 from gridwatch.people import RosterDocument
 from gridwatch.settings import Settings
-from tests.integration.conftest import REPO, environ
+from tests.conftest import REPO, environ, isolated_env, private_database
 
 pytestmark = pytest.mark.integration
 SAMPLE = REPO / "deploy" / "roster" / "tangyin-sample.json"
+
+
+@pytest.fixture(scope="module")
+def run_env(
+    run_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """The run's variables with a database of this module's own: other modules enrol people."""
+    env = run_env | isolated_env(tmp_path_factory.mktemp("people"))
+    with private_database(env):
+        yield env
+
+
+@pytest.fixture(scope="module")
+def settings(run_env: dict[str, str]) -> Settings:
+    """Settings of this module's database."""
+    with environ(run_env):
+        return Settings()
 
 
 def people(run_env: dict[str, str], *args: str) -> int:

@@ -13,7 +13,7 @@ from api.auth import verify_password
 from gridwatch.cli import main
 from gridwatch.grid.model import Grid
 from gridwatch.settings import Settings
-from tests.integration.conftest import REPO, environ, isolated_env, private_database
+from tests.conftest import REPO, environ, isolated_env, private_database
 
 pytestmark = pytest.mark.integration
 

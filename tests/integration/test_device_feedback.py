@@ -28,7 +28,7 @@ from gridwatch.store.devices import (
 from gridwatch.store.incidents import record_detections
 from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
-from tests.integration.conftest import read_topic, wait_until
+from tests.conftest import read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -25,7 +25,7 @@ from gridwatch.settings import Settings
 from gridwatch.store.incidents import record_detections
 from gridwatch.store.people import import_roster
 from ingest.kafka_sink import KafkaSink
-from tests.integration.conftest import Proc, add_user, read_topic, wait_until
+from tests.conftest import Proc, add_user, read_topic, wait_until
 from tests.integration.test_api_cases import detection
 
 pytestmark = pytest.mark.integration

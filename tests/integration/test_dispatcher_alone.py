@@ -31,7 +31,7 @@ from gridwatch.store.migrate import migrate
 from gridwatch.store.outbox import OutboxRecord, put_records
 from gridwatch.store.people import import_roster
 from ingest.kafka_sink import KafkaSink
-from tests.integration.conftest import (
+from tests.conftest import (
     REPO,
     Proc,
     add_user,

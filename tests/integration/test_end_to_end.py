@@ -17,7 +17,7 @@ from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
 from gridwatch.records import DeadLetter
 from gridwatch.settings import Settings
-from tests.integration.conftest import (
+from tests.conftest import (
     Proc,
     mosquitto_pub,
     mosquitto_pub_command,

@@ -17,7 +17,7 @@ from gridwatch.grid.model import Cell, Grid
 from gridwatch.incidents import IncidentEnded
 from gridwatch.settings import Settings
 from gridwatch.wire import FEEDBACK_RECORD
-from tests.integration.conftest import Proc, read_topic, wait_until
+from tests.conftest import Proc, read_topic, wait_until
 from tests.integration.platform import PIPELINE_TIMEOUT, device, now, publish, start_platform
 from tests.integration.staff import PASSWORD, staff_on_duty
 from tests.support import event

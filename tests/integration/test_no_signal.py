@@ -13,7 +13,7 @@ import pytest
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.records import DeadLetter
 from gridwatch.settings import Settings
-from tests.integration.conftest import (
+from tests.conftest import (
     Proc,
     add_user,
     environ,

@@ -45,7 +45,7 @@ from gridwatch.store.notifications import record_notifications
 from gridwatch.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
 from gridwatch.webpush import WebPushNotifier, application_server_key
 from ingest.kafka_sink import KafkaSink
-from tests.integration.conftest import add_user, bearer, read_topic
+from tests.conftest import add_user, bearer, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -26,7 +26,7 @@ from gridwatch.records import ReportFiled
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
-from tests.integration.conftest import free_port, read_topic
+from tests.conftest import free_port, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from gridwatch.settings import Settings
-from tests.integration.conftest import REPO
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 

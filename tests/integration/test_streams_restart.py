@@ -19,7 +19,7 @@ from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
 from ingest.validate import route_message
-from tests.integration.conftest import Proc, wait_until
+from tests.conftest import Proc, wait_until
 from tests.support import event, payload
 
 pytestmark = pytest.mark.integration

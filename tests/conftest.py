@@ -1,4 +1,4 @@
-"""Integration fixtures: the real stack, a private database and topic prefix per test run."""
+"""Fixtures of the integration and browser tests: the real stack, a database and topics per run."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from gridwatch.store.migrate import migrate
 from gridwatch.store.users import insert_user
 from ingest.kafka_sink import KafkaSink
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def wait_until(check: Callable[[], Any], *, timeout: float, what: str, every: float = 0.2) -> Any:
