@@ -38,7 +38,9 @@ async def apply_command(
     if locked is None:
         raise UnknownIncidentError(f"no incident has id {incident_id!r}")
     guard(locked)
-    case, step = transition(locked.case, command, at=at)
+    # A step a phone kept offline is never recorded before the one it follows.
+    last = locked.case.timeline[-1].at if locked.case.timeline else locked.case.opened_at
+    case, step = transition(locked.case, command, at=max(at, last))
     await save_step(conn, case, step, deadlines(case, sla_cfg))
     # Here rather than in each caller: the dispatcher's steps are state changes too.
     await record_audit(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Literal, get_args
 
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from alerts.commands import Action, Actor, Command
 from alerts.flows import UnknownIncidentError, apply_command
@@ -70,6 +70,10 @@ PathAction = Literal[
 _COMMANDS: Mapping[Action, type[Command]] = {
     cls.model_fields["action"].default: cls for cls in get_args(Command)
 }
+# How far a phone's clock may run ahead, and how long a step may wait in its offline outbox.
+CLOCK_SKEW = timedelta(minutes=2)
+MAX_OFFLINE = timedelta(hours=24)
+_AWARE = TypeAdapter(AwareDatetime)
 # Commands naming people: each must be an account that may sign in.
 _NAMING: frozenset[Action] = frozenset({"dispatch", "reassign", "escalate"})
 
@@ -97,6 +101,24 @@ async def _check_references(request: Request, conn: ConnDep, command: Command) -
     photo = getattr(command, "photo", None)
     if photo is not None and await asyncio.to_thread(get_photos(request).get, photo) is None:
         raise ApiError(422, "unknown_photo", f"photo: no photo has reference {photo!r}")
+
+
+def _step_time(given: object, now: datetime) -> datetime:
+    """When the step was taken: the phone's `at` for one sent from its offline outbox, else now."""
+    if given is None:
+        return now
+    try:
+        at = _AWARE.validate_python(given)
+    except ValidationError:
+        msg = f"at: a time with its UTC offset, e.g. 2026-11-28T09:14:03+08:00 (got {given!r})"
+        raise ApiError(422, "invalid_time", msg) from None
+    if at > now + CLOCK_SKEW:
+        raise ApiError(422, "invalid_time", f"at: {at.isoformat()} is ahead of the server's clock")
+    if at < now - MAX_OFFLINE:
+        hours = int(MAX_OFFLINE.total_seconds() // 3600)
+        msg = f"at: {at.isoformat()} is over {hours} h ago: too long kept offline to record"
+        raise ApiError(422, "invalid_time", msg)
+    return at
 
 
 def _ending(case: IncidentCase, step: Step, devices: list[str], topic: str) -> OutboxRecord:
@@ -162,9 +184,10 @@ async def act(
     action: PathAction,
 ) -> CaseRead:
     """Apply a command as the caller, in one transaction with its audit row."""
-    command = _command(PATH_ACTIONS[action], user, await read_step_body(request))
+    body = await read_step_body(request)
+    at = _step_time(body.pop("at", None), datetime.now(UTC))
+    command = _command(PATH_ACTIONS[action], user, body)
     await _check_references(request, conn, command)
-    at = datetime.now(UTC)
     async with conn.transaction():
         try:
             case, step = await apply_command(

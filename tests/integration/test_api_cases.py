@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -346,6 +346,33 @@ def test_bad_requests_are_refused_by_name(
     assert refusal(post(client, op, incident, "dispatch", actor="x", assignees=["a"]))[0] == 422
     assert client.post(f"/v1/incidents/{incident}/accept").status_code == 401
     assert client.post(f"/v1/incidents/{incident}/teleport", headers=op).status_code == 422
+
+
+def test_a_step_taken_offline_keeps_the_phones_time_within_bounds(
+    client: TestClient, settings: Settings, worker: User, operator: User, incident: str
+) -> None:
+    me, op = bearer(settings, worker), bearer(settings, operator)
+    dispatched = ok(post(client, op, incident, "dispatch", assignees=[worker.id]))["step"]["at"]
+    now = datetime.now(UTC)
+    ahead = (now + timedelta(minutes=10)).isoformat()
+    assert refusal(post(client, me, incident, "accept", at=ahead)) == (422, ["invalid_time"])
+    stale = (now - timedelta(days=2)).isoformat()
+    too_old = post(client, me, incident, "accept", at=stale)
+    assert refusal(too_old) == (422, ["invalid_time"])
+    assert "too long kept offline" in too_old.json()["detail"][0]["msg"]
+    assert refusal(post(client, me, incident, "accept", at="10 o'clock")) == (422, ["invalid_time"])
+
+    # Accepted in a dead spot a moment after the dispatch, sent when the signal came back.
+    taken = datetime.fromisoformat(dispatched) + timedelta(seconds=30)
+    accepted = ok(post(client, me, incident, "accept", at=taken.isoformat()))
+    assert datetime.fromisoformat(accepted["step"]["at"]) == taken
+    # A phone whose clock is behind still cannot put a step before the one it follows.
+    early = (taken - timedelta(hours=1)).isoformat()
+    arrived = ok(post(client, me, incident, "arrive", at=early, gps={"lat": 35.9, "lon": 114.3}))
+    assert datetime.fromisoformat(arrived["step"]["at"]) == taken
+    # The audit keeps the server's time of both.
+    audit = ok(client.get(f"/v1/incidents/{incident}/audit", headers=op))["items"]
+    assert all(datetime.fromisoformat(i["at"]) >= now for i in audit[1:])
 
 
 def test_my_queue_is_most_severe_first_then_soonest_due(

@@ -62,7 +62,9 @@ export async function dismiss(id) {
 }
 
 function body(entry) {
-  const { gps, ...text } = entry.fields;
+  // When the worker acted, not when the signal came back: the server keeps it (up to 24 h).
+  const { gps, ...fields } = entry.fields;
+  const text = { ...fields, at: new Date(entry.createdAt).toISOString() };
   if (!entry.photo) return { json: gps ? { ...text, gps } : text };
   // A photo goes as a form, where the fix is flat (api/step_body.py).
   const form = new FormData();
