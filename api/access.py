@@ -63,3 +63,14 @@ def list_scope(user: User, grid: Grid) -> ListScope:
         return ListScope(frozenset({user.node}))
     under = frozenset(c.id for c in grid.cells if user.node in (c.id, c.village_id, c.township_id))
     return ListScope(under, "dispute" if user.role == "mediator" else None)
+
+
+def account_nodes(user: User, grid: Grid) -> frozenset[str] | None:
+    """Nodes whose accounts a desk may name in a step: its subtree and the levels above it."""
+    if user.role in ("operator", "admin") or user.node == grid.county:
+        return None
+    nodes = {grid.county}
+    for c in grid.cells:
+        if user.node in (c.id, c.village_id, c.township_id):
+            nodes |= {c.id, c.village_id, c.township_id}
+    return frozenset(nodes)

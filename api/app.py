@@ -15,6 +15,7 @@ from api.auth import signing_key
 from api.errors import install_error_handlers
 from api.push import Feed, Hub
 from api.routes import (
+    accounts,
     air,
     auth,
     cases,
@@ -87,6 +88,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     for module in (
         health,
+        accounts,
         auth,
         cells,
         incidents,

@@ -54,6 +54,9 @@ class TimelineRead(_Read):
     level: Level
     assignees: list[str]
     steps: list[Step]
+    names: dict[str, str] = Field(
+        description="Display name of each account or roster id the timeline names, if known."
+    )
 
 
 class AuditLine(_Read):

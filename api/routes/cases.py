@@ -35,7 +35,7 @@ from gridwatch.accounts import User
 from gridwatch.incidents import IncidentEnded
 from gridwatch.store.cases import evidence_devices, evidence_snapshots, read_case
 from gridwatch.store.outbox import OutboxRecord, claim_records, delete_records, put_records
-from gridwatch.store.users import get_user, incident_audit, record_audit
+from gridwatch.store.users import display_names, get_user, incident_audit, record_audit
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/incidents", tags=["loop"])
@@ -235,12 +235,15 @@ async def read_timeline(
         raise ApiError(404, "unknown_incident", f"no incident has id {incident_id!r}")
     check_may_see(user, grid, stored)
     case = stored.case
+    named = {*case.assignees, *(s.actor.id for s in case.timeline)}
+    named |= {a for s in case.timeline for a in s.assignees}
     return TimelineRead(
         incident_id=incident_id,
         status=case.status,
         level=case.level,
         assignees=list(case.assignees),
         steps=list(case.timeline),
+        names=await display_names(conn, named),
     )
 
 

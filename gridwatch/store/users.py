@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -160,3 +161,33 @@ async def incident_audit(
             (f"incident:{incident_id}", photos, limit),
         )
         return await cur.fetchall()
+
+
+async def display_names(conn: psycopg.AsyncConnection, ids: Collection[str]) -> dict[str, str]:
+    """The display name of each account id, or roster person id with an account, in `ids`."""
+    wanted = list(ids)
+    cur = await conn.execute(
+        "SELECT id, person_id, display_name FROM users"
+        " WHERE id = ANY(%(ids)s) OR person_id = ANY(%(ids)s)",
+        {"ids": wanted},
+    )
+    names: dict[str, str] = {}
+    for account, person, name in await cur.fetchall():
+        names[account] = name
+        if person is not None:
+            names[person] = name
+    return {k: v for k, v in names.items() if k in set(wanted)}
+
+
+async def accounts_under(
+    conn: psycopg.AsyncConnection, nodes: Collection[str] | None, *, limit: int
+) -> list[User]:
+    """Active accounts attached to one of `nodes` (None: anywhere), by role then name."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE active"
+            " AND (%(all)s OR node = ANY(%(nodes)s))"
+            " ORDER BY role, display_name, id LIMIT %(limit)s".encode(),
+            {"all": nodes is None, "nodes": list(nodes or ()), "limit": limit},
+        )
+        return [User.model_validate(row) for row in await cur.fetchall()]

@@ -186,6 +186,8 @@ def test_the_full_loop_from_dispatch_to_close(
         "close",
     ]
     assert steps[3]["photo"] == photo and steps[3]["gps"] == fix
+    assert timeline["names"][worker.id] == worker.display_name
+    assert timeline["names"][operator.id] == operator.display_name
     assert steps[0]["actor"] == {"id": operator.id, "role": "operator"}
     assert refusal(client.get(f"/v1/incidents/{incident}/timeline", headers=stranger))[0] == 403
     ended = ending(settings, incident)
@@ -254,6 +256,32 @@ def test_incident_reads_need_a_sign_in_and_show_only_the_callers_area(
     )
     theirs = client.get("/v1/incidents", params={"cell": grid.cells[CELL + 1].id}, headers=op)
     assert elsewhere in {i["incident_id"] for i in ok(theirs)["items"]}
+
+
+def test_a_desk_lists_the_accounts_it_may_name(
+    client: TestClient, settings: Settings, grid: Grid, worker: User, operator: User
+) -> None:
+    cell = grid.cells[CELL]
+    boss = add_user(settings, "supervisor", cell.village_id)
+    far = next(c for c in grid.cells if c.township_id != cell.township_id)
+    stranger = add_user(settings, "worker", far.id)
+    listed = ok(client.get("/v1/accounts", headers=bearer(settings, boss)))["items"]
+    ids = {a["id"] for a in listed}
+    assert {worker.id, boss.id, operator.id} <= ids and stranger.id not in ids
+    mine = next(a for a in listed if a["id"] == worker.id)
+    assert mine == {
+        "id": worker.id,
+        "display_name": worker.display_name,
+        "role": "worker",
+        "node": cell.id,
+        "person_id": None,
+    }
+    everyone = ok(client.get("/v1/accounts", headers=bearer(settings, operator)))["items"]
+    assert stranger.id in {a["id"] for a in everyone}
+    assert refusal(client.get("/v1/accounts", headers=bearer(settings, worker))) == (
+        403,
+        ["forbidden"],
+    )
 
 
 def test_a_resolver_cannot_verify_their_own_work(

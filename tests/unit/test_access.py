@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.access import list_scope, worker_can_see
+from api.access import account_nodes, list_scope, worker_can_see
 from gridwatch.accounts import User
 from gridwatch.people import Role
 from tests.unit.test_assignment import GRID
@@ -83,3 +83,8 @@ def test_a_list_shows_the_callers_area(
 
 def test_a_county_supervisor_lists_every_cell() -> None:
     assert list_scope(user("supervisor", GRID.county), GRID).cells is None
+
+
+def test_a_desk_names_accounts_of_its_subtree_and_the_levels_above() -> None:
+    assert account_nodes(user("supervisor", "V1"), GRID) == {"a1", "a2", "V1", "T1", "410523"}
+    assert account_nodes(user("operator", "410523"), GRID) is None

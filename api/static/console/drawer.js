@@ -73,21 +73,22 @@ export class Drawer {
       ["severity", this.severity(incident.severity)],
       ["status", t(`s_${timeline.status}`)],
       ["level", t(`l_${timeline.level}`)],
-      ["assignees", timeline.assignees.join(", ") || t("none")],
+      ["assignees", timeline.assignees.map((a) => who(timeline.names, a)).join(", ") || t("none")],
       ["opened", stamp(incident.opened_at)],
       ["location", `${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)} · ${incident.cell_id}`],
       ["summary", incident.summary],
       ["evidence", incident.evidence.map((e) => `${e.device_id} ${e.type} ${stamp(e.time)}`).join("; ") || t("none")],
     ];
     const form = h("div", { id: "action-form" });
+    const audit = h("ol", { class: "audit" });
     const buttons = Object.entries(ACTIONS).map(([action, spec]) =>
       h("button", { type: "button", class: spec.look, dataset: { action }, onclick: () => this.openForm(form, id, action, spec) }, t(action)),
     );
     const steps = timeline.steps.map((s) =>
       h("li", {},
         h("div", {}, h("b", {}, t(`a_${s.action}`)), ` ${t(`s_${s.from_status}`)} → ${t(`s_${s.status}`)} · ${t(`l_${s.level}`)}`),
-        h("div", { class: "meta" }, `${stamp(s.at)} · ${s.actor.id} (${s.actor.role})`),
-        s.assignees?.length ? h("div", {}, `${t("assignees")}: ${s.assignees.join(", ")}`) : null,
+        h("div", { class: "meta" }, `${stamp(s.at)} · ${who(timeline.names, s.actor.id)} (${s.actor.role})`),
+        s.assignees?.length ? h("div", {}, `${t("assignees")}: ${s.assignees.map((a) => who(timeline.names, a)).join(", ")}`) : null,
         s.reason ? h("div", {}, `${t("reason")}: ${s.reason}`) : null,
         s.note ? h("div", {}, `${t("note")}: ${s.note}`) : null,
       ),
@@ -99,8 +100,17 @@ export class Drawer {
       h("p", { class: "notice", id: "action-notice", role: "status" }, notice || ""),
       form,
       h("h3", {}, t("timeline")),
-      h("p", { class: "muted" }, t("audit_note")),
       steps.length ? h("ol", { class: "timeline" }, steps) : h("p", { class: "muted" }, t("no_steps")),
+      h("h3", {}, t("audit")),
+      h("p", { class: "muted" }, t("audit_note")),
+      audit,
+    );
+    // Reading the audit is itself audited: fetched once per opening of the incident.
+    api(`/v1/incidents/${encodeURIComponent(id)}/audit`).then(
+      (page) => audit.replaceChildren(...page.items.map((line) =>
+        h("li", {}, `${stamp(line.at)} · ${who(timeline.names, line.actor)} · ${line.action}`,
+          line.action === "photo.read" ? h("span", { class: "muted" }, ` ${line.target}`) : null))),
+      (failure) => audit.replaceChildren(h("li", { class: "muted" }, failure.message)),
     );
   }
 
@@ -115,9 +125,21 @@ export class Drawer {
         h("label", {}, h("input", { type: "radio", name, value: "true" }), t("yes")),
         h("label", {}, h("input", { type: "radio", name, value: "false" }), t("no")));
     }
-    const label = name === "assignees" ? "assignees_field" : name;
+    if (name === "assignees") {
+      // Suggest the accounts this desk may name (GET /v1/accounts): type a name, get its id.
+      const list = h("datalist", { id: "account-list" });
+      this.accounts().then((accounts) => list.replaceChildren(
+        ...accounts.map((a) => h("option", { value: a.id }, `${a.display_name} · ${t(`r_${a.role}`)} · ${a.node}`))));
+      return h("label", {}, t("assignees_field"), h("input", { name, list: "account-list", autocomplete: "off" }), list);
+    }
     const input = name === "note" ? h("textarea", { name, rows: 2 }) : h("input", { name });
-    return h("label", {}, t(label), input);
+    return h("label", {}, t(name), input);
+  }
+
+  accounts() {
+    // Once per console session: the roster's accounts change rarely.
+    this.accountList ??= api("/v1/accounts").then((page) => page.items, () => []);
+    return this.accountList;
   }
 
   openForm(holder, id, action, spec) {
@@ -144,6 +166,11 @@ export class Drawer {
     holder.replaceChildren(form);
     form.querySelector("input, select, textarea")?.focus();
   }
+}
+
+// A name where the account is known, with its id (the id is what steps are sent with).
+function who(names, id) {
+  return names?.[id] ? `${names[id]} (${id})` : id;
 }
 
 // Missing fields named in the reader's language, then the server's own words.

@@ -18,7 +18,7 @@ export const STRINGS = {
     incident: "事件", category: "类别", severity: "级别", status: "状态", level: "层级",
     assignees: "处置人", opened: "发现时间", clock: "时限", summary: "摘要", evidence: "证据",
     location: "位置", none: "无", due_in: "剩余 {left}", overdue: "超时 {left}",
-    timeline: "时间线与审计", audit_note: "每一步均记录操作人、角色与时间；登录、照片查看等审计日志暂无读取接口。",
+    timeline: "时间线", audit: "审计日志", audit_note: "谁在何时做了什么、查看了哪些照片（服务器时间）。",
     no_steps: "尚无处置步骤",
     reassign: "改派", escalate: "上报升级", cancel: "误报/取消", verify: "核查", close: "办结",
     assignees_field: "处置人账号（逗号分隔）", reason: "原因", note: "备注",
@@ -36,6 +36,7 @@ export const STRINGS = {
     c_intrusion: "闯入", c_fall: "跌倒", c_fight: "打架", c_gathering: "聚集",
     c_quarrel: "纠纷", c_no_signal: "设备失联", c_other: "其他",
     k_accept: "签收", k_arrive: "到场", k_resolve: "办结",
+    r_worker: "网格员", r_mediator: "调解员", r_supervisor: "督导员", r_operator: "值班员", r_admin: "管理员",
   },
   en: {
     title: "Monitoring center · grid incidents", switch: "中文", sign_out: "Sign out",
@@ -55,7 +56,7 @@ export const STRINGS = {
     incident: "Incident", category: "Category", severity: "Severity", status: "Status", level: "Level",
     assignees: "Assignees", opened: "Detected", clock: "Clock", summary: "Summary", evidence: "Evidence",
     location: "Location", none: "none", due_in: "{left} left", overdue: "overdue {left}",
-    timeline: "Timeline and audit", audit_note: "Every step records who (account and role) and when; the audit log of sign-ins and photo reads has no read endpoint yet.",
+    timeline: "Timeline", audit: "Audit log", audit_note: "Who did what and who viewed which photo, when (server time).",
     no_steps: "No steps yet",
     reassign: "Reassign", escalate: "Escalate", cancel: "Cancel (false alarm)", verify: "Verify", close: "Close",
     assignees_field: "Assignee account ids (comma separated)", reason: "Reason", note: "Note",
@@ -73,5 +74,6 @@ export const STRINGS = {
     c_intrusion: "intrusion", c_fall: "fall", c_fight: "fight", c_gathering: "gathering",
     c_quarrel: "quarrel", c_no_signal: "no signal", c_other: "other",
     k_accept: "accept", k_arrive: "arrive", k_resolve: "resolve",
+    r_worker: "grid worker", r_mediator: "mediator", r_supervisor: "supervisor", r_operator: "operator", r_admin: "admin",
   },
 };

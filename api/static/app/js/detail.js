@@ -89,8 +89,8 @@ async function queueItem(id) {
   return items.find((i) => i.incident_id === id) ?? null;
 }
 
-function stepLine(step, me) {
-  const who = step.actor.id === me ? t("me") : step.actor.id;
+function stepLine(step, me, names = {}) {
+  const who = step.actor.id === me ? t("me") : (names[step.actor.id] ?? step.actor.id);
   const text = [step.reason, step.note].filter(Boolean).join(" · ");
   const photo = step.photo ? photoUrl(step.photo) : null;
   return h(
@@ -283,10 +283,10 @@ async function draw(view, id, data, current) {
     h(
       "div",
       { class: "people" },
-      people.map((p) => h("span", { class: "badge" }, p === me.id || p === me.person_id ? t("me") : p)),
+      people.map((p) => h("span", { class: "badge" }, p === me.id || p === me.person_id ? t("me") : (timeline?.names?.[p] ?? p))),
     ),
     h("h2", {}, t("timeline")),
-    h("ol", { class: "timeline" }, (timeline?.steps ?? []).map((s) => stepLine(s, me.id))),
+    h("ol", { class: "timeline" }, (timeline?.steps ?? []).map((s) => stepLine(s, me.id, timeline?.names))),
     h("h2", {}, t("evidence")),
     h(
       "ol",
