@@ -131,15 +131,19 @@ def test_an_incident_from_mqtt_colours_its_cell_and_the_operator_reassigns_it(
     shot(page, "console-map")
     cell.dispatch_event("click")
     page.locator(f'#drawer li[data-incident="{incident}"]').click()
-    expect(page.locator('#drawer dd[data-field="assignees"]')).to_have_text(held)
+    expect(page.locator('#drawer dd[data-field="assignees"]')).to_contain_text(f"({held})")
     page.get_by_role("button", name="改派", exact=True).click()
     form = page.locator('form[data-action="reassign"]')
     form.get_by_label("处置人账号").fill(other)
     form.get_by_label("原因").fill("离得更近")
     form.get_by_role("button").click()
     expect(page.locator("#action-notice")).to_contain_text("已完成：改派 → 已派发")
-    expect(page.locator('#drawer dd[data-field="assignees"]')).to_have_text(other)
+    expect(page.locator('#drawer dd[data-field="assignees"]')).to_contain_text(f"({other})")
     expect(page.locator("#drawer .timeline li").last).to_contain_text("离得更近")
+    # The audit under the timeline: the dispatcher's step and the operator's, by name.
+    audit = page.locator("#drawer .audit li")
+    expect(audit.filter(has_text="incident.dispatch")).to_contain_text("sla-timer")
+    expect(audit.filter(has_text="incident.reassign")).to_contain_text(operator.user.display_name)
     shot(page, "console-incident")
 
     timeline = api.get(f"/v1/incidents/{incident}/timeline", headers=headers).json()
@@ -171,7 +175,7 @@ def test_a_cancel_without_a_reason_is_refused_and_the_console_says_why(
     shot(page, "console-cancel-refused")
     page.get_by_role("button", name="English").click()
     expect(page.locator("h1")).to_have_text("Monitoring center · grid incidents")
-    expect(page.locator("#drawer")).to_contain_text("Timeline and audit")
+    expect(page.locator("#drawer")).to_contain_text("Audit log")
     shot(page, "console-en")
 
     headers = {"Authorization": f"Bearer {access_token(api, operator)}"}
