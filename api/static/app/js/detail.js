@@ -77,6 +77,9 @@ export async function keepStep(result) {
   const kept = await recall(key);
   if (!kept?.timeline) return;
   const { status, level, assignees, step } = result;
+  // A fresh copy from the server may hold the step already.
+  const same = (s) => s.action === step.action && s.at === step.at && s.actor.id === step.actor.id;
+  if (kept.timeline.steps.some(same)) return;
   const steps = [...kept.timeline.steps, step];
   await remember(key, {
     incident: { ...kept.incident, status },
