@@ -36,7 +36,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import time
 from pathlib import Path
 
 import httpx
@@ -46,18 +45,18 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, syn
 
 from gridwatch.accounts import User
 from gridwatch.grid.model import Cell, Grid
-from gridwatch.people import Level, Person, Role, Roster, RosterDocument, Shift
+from gridwatch.people import Level, Person, Role, Roster, RosterDocument
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from gridwatch.store.people import import_roster
 from tests.conftest import REPO, Proc, add_user
 from tests.integration.platform import start_platform
+from tests.integration.staff import always_on_duty
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 PHONE = ViewportSize(width=360, height=640)
 DESK = ViewportSize(width=1920, height=1080)
-ALL_DAY = time(0, 0)
 
 
 def level_of(grid: Grid, node: str) -> Level:
@@ -147,9 +146,7 @@ def enrol(settings: Settings, grid: Grid, field_cell: Cell) -> Callable[..., Acc
             level=level_of(grid, where),
             node=where,
         )
-        shift = Shift(
-            person_id=person_id, weekdays=(1, 2, 3, 4, 5, 6, 7), start=ALL_DAY, end=ALL_DAY
-        )
+        shift = always_on_duty(person_id)
         doc = RosterDocument(county=grid.county, people=(person,), roster=Roster(shifts=(shift,)))
 
         async def load() -> None:

@@ -20,6 +20,11 @@ ALL_DAY = time(0, 0)
 PASSWORD = "a long passphrase"
 
 
+def always_on_duty(person_id: str) -> Shift:
+    """A shift from midnight to midnight every day of the week."""
+    return Shift(person_id=person_id, weekdays=(1, 2, 3, 4, 5, 6, 7), start=ALL_DAY, end=ALL_DAY)
+
+
 def staff_on_duty(settings: Settings, grid: Grid, cell: Cell) -> dict[str, User]:
     """The cell's worker and its village supervisor, on duty all week, with accounts."""
     worker = Person(
@@ -32,10 +37,7 @@ def staff_on_duty(settings: Settings, grid: Grid, cell: Cell) -> dict[str, User]
         level="village",
         node=cell.village_id,
     )
-    shifts = tuple(
-        Shift(person_id=p.id, weekdays=(1, 2, 3, 4, 5, 6, 7), start=ALL_DAY, end=ALL_DAY)
-        for p in (worker, boss)
-    )
+    shifts = tuple(always_on_duty(p.id) for p in (worker, boss))
     doc = RosterDocument(county=grid.county, people=(worker, boss), roster=Roster(shifts=shifts))
 
     async def load() -> None:

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from datetime import time as clock_time
 
 import psycopg
 import pytest
@@ -20,17 +19,15 @@ from gridwatch.grid.model import Grid
 from gridwatch.incidents import Severity
 from gridwatch.kafka_admin import ensure_topics
 from gridwatch.notifications import Notification
-from gridwatch.people import Person, Roster, RosterDocument, Shift
 from gridwatch.settings import Settings
 from gridwatch.store.incidents import record_detections
-from gridwatch.store.people import import_roster
 from ingest.kafka_sink import KafkaSink
-from tests.conftest import Proc, add_user, read_topic, wait_until
+from tests.conftest import Proc, read_topic, wait_until
+from tests.integration.staff import staff_on_duty
 from tests.integration.test_api_cases import detection
 
 pytestmark = pytest.mark.integration
 CELL = 7
-ALL_DAY = clock_time(0, 0)
 
 
 def own_topics(settings: Settings, prefix: str) -> Settings:
@@ -49,33 +46,7 @@ def ours(settings: Settings) -> Settings:
 @pytest.fixture(scope="module")
 def staff(settings: Settings, grid: Grid) -> dict[str, User]:
     """The cell's worker (the sample roster's id) and a village supervisor, on duty all day."""
-    cell = grid.cells[CELL]
-    worker = Person(
-        id=f"W-{cell.id[:10]}", name="网格员", role="worker", level="grid", node=cell.id
-    )
-    boss = Person(
-        id=f"S-{uuid.uuid4().hex[:6]}",
-        name="村主任",
-        role="supervisor",
-        level="village",
-        node=cell.village_id,
-    )
-    shifts = tuple(
-        Shift(person_id=p.id, weekdays=(1, 2, 3, 4, 5, 6, 7), start=ALL_DAY, end=ALL_DAY)
-        for p in (worker, boss)
-    )
-    doc = RosterDocument(county=grid.county, people=(worker, boss), roster=Roster(shifts=shifts))
-
-    async def load() -> None:
-        async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as conn:
-            await import_roster(conn, doc, replace=False)
-
-    users = {
-        "worker": add_user(settings, "worker", cell.id, person_id=worker.id),
-        "supervisor": add_user(settings, "supervisor", cell.village_id, person_id=boss.id),
-    }
-    asyncio.run(load())
-    return users
+    return staff_on_duty(settings, grid, grid.cells[CELL])
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from datetime import time as clock_time
 
 import psycopg
 import pytest
@@ -23,7 +22,7 @@ from gridwatch.grid.model import Grid
 from gridwatch.incidents import IncidentDetected, Severity
 from gridwatch.notifications import Notification
 from gridwatch.outbox_relay import relay_outbox
-from gridwatch.people import Level, Person, Role, Roster, RosterDocument, Shift
+from gridwatch.people import Level, Person, Role, Roster, RosterDocument
 from gridwatch.ports import Done, RecordSink
 from gridwatch.settings import Settings
 from gridwatch.store.incidents import record_detections
@@ -40,12 +39,12 @@ from tests.conftest import (
     wait_until,
 )
 from tests.integration.sinks import RefusingSink
+from tests.integration.staff import always_on_duty
 from tests.integration.test_api_cases import detection
 from tests.integration.test_dispatcher import own_topics, query, state, steps
 
 pytestmark = pytest.mark.integration
 CELL = 11
-ALL_DAY = clock_time(0, 0)
 
 
 class DyingSink(RefusingSink):
@@ -114,7 +113,7 @@ def hire(settings: Settings, grid: Grid, level: Level, *, account: bool = True) 
     person = Person(
         id=f"P-{uuid.uuid4().hex[:8]}", name=role, role=role, level=level, node=nodes[level]
     )
-    shift = Shift(person_id=person.id, weekdays=(1, 2, 3, 4, 5, 6, 7), start=ALL_DAY, end=ALL_DAY)
+    shift = always_on_duty(person.id)
     doc = RosterDocument(county=grid.county, people=(person,), roster=Roster(shifts=(shift,)))
 
     async def load() -> None:

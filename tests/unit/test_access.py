@@ -86,5 +86,7 @@ def test_a_county_supervisor_lists_every_cell() -> None:
 
 
 def test_a_desk_names_accounts_of_its_subtree_and_the_levels_above() -> None:
-    assert account_nodes(user("supervisor", "V1"), GRID) == {"a1", "a2", "V1", "T1", "410523"}
+    assert account_nodes(user("supervisor", "V1"), GRID) == frozenset(
+        {"a1", "a2", "V1", "T1", "410523"}
+    )
     assert account_nodes(user("operator", "410523"), GRID) is None
