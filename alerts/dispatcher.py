@@ -31,6 +31,7 @@ from gridwatch.settings import Settings
 from gridwatch.store.cases import StoredCase, read_case
 from gridwatch.store.dispatch import (
     claim_clocks,
+    finish_clock,
     lock_incident,
     mark_reminded,
     open_clock,
@@ -109,8 +110,11 @@ class Dispatcher:
         """Produce what waits in the outbox, ours or a dead dispatcher's; how many went."""
         return await relay_outbox(self._conn, self._sink)
 
-    async def dispatch(self, found: IncidentDetected, now: datetime) -> bool:
-        """Send a new incident nobody holds to people; False while its row is not stored yet."""
+    async def dispatch(self, found: IncidentDetected, now: datetime, *, relay: bool = True) -> bool:
+        """Send a new incident nobody holds to people; False while its row is not stored yet.
+
+        With `relay`, the outbox is produced at once; a batch relays once at its end instead.
+        """
         async with self._conn.transaction():
             stored = await read_case(self._conn, found.incident_id, lock=True)
             if stored is None:
@@ -122,7 +126,8 @@ class Dispatcher:
                 if not await open_clock(self._conn, case.incident_id):
                     await start_clock(self._conn, deadlines(case, self._settings.sla)[0])
                 await self._stage(await self._first_dispatch(stored, now))
-        await self.send_outbox()
+        if relay:
+            await self.send_outbox()
         return True
 
     async def _first_dispatch(self, stored: StoredCase, now: datetime) -> list[Notification]:
@@ -205,6 +210,10 @@ class Dispatcher:
         stored = await read_case(self._conn, row["incident_id"], lock=True)
         assert stored is not None  # the clock row references it
         case = stored.case
+        if case.status in ("closed", "cancelled"):
+            # Ended between the claim and the lock, or by a path that left its clock: stop it.
+            await finish_clock(self._conn, row["id"], now)
+            return []
         fields = ("incident_id", "cell_id", "clock", "level", "started_at", "due_at")
         deadline = Deadline.model_validate({k: row[k] for k in fields})
         if deadline.due_at <= now:
@@ -235,12 +244,14 @@ class Dispatcher:
                     log.warning("skipping unreadable record at offset %d", record.offset)
                     item = None
                 if isinstance(item, IncidentDetected) and not await self.dispatch(
-                    item, datetime.now(UTC)
+                    item, datetime.now(UTC), relay=False
                 ):
                     consumer.seek(tp, record.offset)
                     waiting = True
                     break
                 done[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        # One relay for the batch: a flush per detection would stall a burst.
+        await self.send_outbox()
         if done:
             consumer.commit(done)
         return not waiting

@@ -31,6 +31,7 @@ async def apply_command(
     sla_cfg: SlaSettings,
     guard: Guard,
     client: str | None = None,
+    taken_at: datetime | None = None,
 ) -> tuple[IncidentCase, Step]:
     """Apply `command` and write its audit line in the caller's transaction, if `guard` passes."""
     # Raises UnknownIncidentError, the guard's refusal or IllegalTransition before any write.
@@ -38,9 +39,7 @@ async def apply_command(
     if locked is None:
         raise UnknownIncidentError(f"no incident has id {incident_id!r}")
     guard(locked)
-    # A step a phone kept offline is never recorded before the one it follows.
-    last = locked.case.timeline[-1].at if locked.case.timeline else locked.case.opened_at
-    case, step = transition(locked.case, command, at=max(at, last))
+    case, step = transition(locked.case, command, at=at)
     await save_step(conn, case, step, deadlines(case, sla_cfg))
     # Here rather than in each caller: the dispatcher's steps are state changes too.
     await record_audit(
@@ -48,7 +47,8 @@ async def apply_command(
         actor=step.actor.id,
         action=f"incident.{step.action}",
         target=f"incident:{incident_id}",
-        detail={"from": step.from_status, "to": step.status, "level": step.level},
+        detail={"from": step.from_status, "to": step.status, "level": step.level}
+        | ({"taken_at": taken_at.isoformat()} if taken_at is not None else {}),
         client=client,
     )
     return case, step

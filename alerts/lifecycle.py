@@ -121,7 +121,7 @@ class Step(BaseModel):
 
     action: Action = Field(description="What was done.")
     actor: Actor = Field(description="Who did it.")
-    at: AwareDatetime = Field(description="When they did it (the phone's time when offline).")
+    at: AwareDatetime = Field(description="When it was recorded, by the server's clock.")
     from_status: IncidentStatus = Field(description="Status before the step.")
     status: IncidentStatus = Field(description="Status after the step.")
     level: Level = Field(description="Level of the hierarchy that has the incident after it.")

@@ -142,6 +142,7 @@ def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.log_redaction import uvicorn_log_config
     from api.push import kafka_feed
     from gridwatch.kafka_admin import ensure_topics
     from gridwatch.photos import FilesystemPhotoStore
@@ -157,7 +158,13 @@ def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         feed = kafka_feed(settings)
         app = create_app(settings, sink=sink, photos=photos, feed=feed)
-        uvicorn.run(app, host=settings.api.host, port=settings.api.port, ws="wsproto")
+        uvicorn.run(
+            app,
+            host=settings.api.host,
+            port=settings.api.port,
+            ws="wsproto",
+            log_config=uvicorn_log_config(),
+        )
     finally:
         sink.close()
     return 0

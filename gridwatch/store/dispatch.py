@@ -83,7 +83,8 @@ async def claim_clocks(
             "SELECT d.id, d.incident_id, i.cell_id, d.clock, d.level, d.started_at, d.due_at,"
             " d.last_reminded_at FROM incident_deadlines d"
             " JOIN incidents i ON i.incident_id = d.incident_id"
-            " WHERE d.done_at IS NULL AND (d.due_at <= %(now)s"
+            " WHERE d.done_at IS NULL AND i.status NOT IN ('closed', 'cancelled')"
+            " AND (d.due_at <= %(now)s"
             "   OR greatest(d.started_at, coalesce(d.last_reminded_at, d.started_at))"
             "   + least(greatest((d.due_at - d.started_at) / %(per)s, %(shortest)s), %(longest)s)"
             "   <= %(now)s)"
@@ -97,6 +98,14 @@ async def claim_clocks(
             },
         )
         return await cur.fetchall()
+
+
+async def finish_clock(conn: psycopg.AsyncConnection, clock_id: int, at: datetime) -> None:
+    """Mark one clock run done: nothing is owed on it any more."""
+    await conn.execute(
+        "UPDATE incident_deadlines SET done_at = %s WHERE id = %s AND done_at IS NULL",
+        (at, clock_id),
+    )
 
 
 async def lock_incident(conn: psycopg.AsyncConnection, incident_id: str) -> bool:

@@ -93,6 +93,13 @@ def record_clearances(conn: psycopg.Connection, cleared: Sequence[IncidentCleare
             " WHERE incident_id = %(id)s",
             [{"id": c.incident_id, "at": c.cleared_at, "note": c.note} for c in cleared],
         )
+        # A maintenance incident closed so has no clock left for the dispatcher to act on.
+        cur.executemany(
+            "UPDATE incident_deadlines d SET done_at = %(at)s FROM incidents i"
+            " WHERE d.incident_id = %(id)s AND i.incident_id = d.incident_id"
+            " AND d.done_at IS NULL AND i.status = 'closed'",
+            [{"id": c.incident_id, "at": c.cleared_at} for c in cleared],
+        )
 
 
 _COLUMNS = """incident_id, cell_id, kind, category, severity, status, detector, opened_at,

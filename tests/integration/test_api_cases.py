@@ -376,31 +376,21 @@ def test_bad_requests_are_refused_by_name(
     assert client.post(f"/v1/incidents/{incident}/teleport", headers=op).status_code == 422
 
 
-def test_a_step_taken_offline_keeps_the_phones_time_within_bounds(
+def test_a_step_sent_late_runs_on_the_servers_clock_and_audits_the_phones_time(
     client: TestClient, settings: Settings, worker: User, operator: User, incident: str
 ) -> None:
     me, op = bearer(settings, worker), bearer(settings, operator)
-    dispatched = ok(post(client, op, incident, "dispatch", assignees=[worker.id]))["step"]["at"]
-    now = datetime.now(UTC)
-    ahead = (now + timedelta(minutes=10)).isoformat()
-    assert refusal(post(client, me, incident, "accept", at=ahead)) == (422, ["invalid_time"])
-    stale = (now - timedelta(days=2)).isoformat()
-    too_old = post(client, me, incident, "accept", at=stale)
-    assert refusal(too_old) == (422, ["invalid_time"])
-    assert "too long kept offline" in too_old.json()["detail"][0]["msg"]
+    ok(post(client, op, incident, "dispatch", assignees=[worker.id]))
     assert refusal(post(client, me, incident, "accept", at="10 o'clock")) == (422, ["invalid_time"])
-
-    # Accepted in a dead spot a moment after the dispatch, sent when the signal came back.
-    taken = datetime.fromisoformat(dispatched) + timedelta(seconds=30)
+    # Accepted in a dead spot 40 minutes ago, sent when the signal came back: the SLA clocks
+    # and the timeline keep the server's time, which no phone can set back.
+    taken = datetime.now(UTC) - timedelta(minutes=40)
+    before = datetime.now(UTC)
     accepted = ok(post(client, me, incident, "accept", at=taken.isoformat()))
-    assert datetime.fromisoformat(accepted["step"]["at"]) == taken
-    # A phone whose clock is behind still cannot put a step before the one it follows.
-    early = (taken - timedelta(hours=1)).isoformat()
-    arrived = ok(post(client, me, incident, "arrive", at=early, gps={"lat": 35.9, "lon": 114.3}))
-    assert datetime.fromisoformat(arrived["step"]["at"]) == taken
-    # The audit keeps the server's time of both.
+    assert before <= datetime.fromisoformat(accepted["step"]["at"]) <= datetime.now(UTC)
     audit = ok(client.get(f"/v1/incidents/{incident}/audit", headers=op))["items"]
-    assert all(datetime.fromisoformat(i["at"]) >= now for i in audit[1:])
+    [line] = [i for i in audit if i["action"] == "incident.accept"]
+    assert datetime.fromisoformat(line["detail"]["taken_at"]) == taken
 
 
 def test_my_queue_is_most_severe_first_then_soonest_due(

@@ -351,3 +351,28 @@ def test_with_nobody_at_all_it_reminds_and_warns_once_until_someone_comes(
     assert len(warned) == 1
     reminders = [n for n in on_topic(lone, incident, at_most=3) if n.kind == "reminder"]
     assert [n.recipient for n in reminders] == [worker]
+
+
+def test_a_clock_left_open_on_an_ended_incident_is_never_acted_on(
+    lone: Settings, grid: Grid, sink: KafkaSink
+) -> None:
+    account(hire(lone, grid, "grid"))
+    account(hire(lone, grid, "village"))
+    found = stored_detection(lone, grid)
+    incident = found.incident_id
+
+    async def run() -> int:
+        async with dispatcher(lone, grid, sink) as one:
+            assert await one.dispatch(found, now())
+            # Closed behind the loop's back, its clock still open (a path that forgot it).
+            query(
+                lone,
+                "UPDATE incidents SET status = 'closed' WHERE incident_id = %s RETURNING 1",
+                incident,
+            )
+            overdue(lone, incident)
+            return await one.tick(now())
+
+    assert asyncio.run(run()) == 0  # and no IllegalTransition: the tick goes on
+    assert state(lone, incident) == ("closed", "grid")
+    assert steps(lone, incident, "escalate") == 0

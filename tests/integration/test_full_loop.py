@@ -38,12 +38,17 @@ def staff(settings: Settings, grid: Grid, cell: Cell) -> dict[str, User]:
 
 
 @pytest.fixture(scope="module")
-def platform(
+def running(
     settings: Settings, procs: Callable[..., Proc], staff: dict[str, User]
-) -> Iterator[httpx.Client]:
-    """The distributed mode with the dispatcher, and a client of its API."""
-    start_platform(settings, procs)
-    procs("dispatch")
+) -> dict[str, Proc]:
+    """The distributed mode with the dispatcher."""
+    started = start_platform(settings, procs)
+    return started | {"dispatch": procs("dispatch")}
+
+
+@pytest.fixture(scope="module")
+def platform(settings: Settings, running: dict[str, Proc]) -> Iterator[httpx.Client]:
+    """A client of the running platform's API."""
     with httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}") as client:
         yield client
 
@@ -78,7 +83,11 @@ def step(api: httpx.Client, headers: dict[str, str], incident: str, action: str,
 
 
 def test_an_mqtt_fire_is_pushed_to_the_worker_and_closed_by_the_loop(
-    settings: Settings, platform: httpx.Client, staff: dict[str, User], cell: Cell
+    settings: Settings,
+    platform: httpx.Client,
+    running: dict[str, Proc],
+    staff: dict[str, User],
+    cell: Cell,
 ) -> None:
     api = platform
     worker, boss = sign_in(api, staff["worker"]), sign_in(api, staff["supervisor"])
@@ -89,6 +98,9 @@ def test_an_mqtt_fire_is_pushed_to_the_worker_and_closed_by_the_loop(
 
     pushed = asyncio.run(first_push(settings, token, lambda: publish(settings, dev, fire)))
 
+    # The socket's URL carried the token; the API's log must not.
+    logged = running["api"].log_path.read_text("utf-8")
+    assert "/v1/ws?token=[redacted]" in logged and token not in logged
     note = pushed["notification"]
     assert (pushed["type"], note["kind"], note["cell_id"]) == ("notification", "assigned", cell.id)
     assert note["recipient"] == staff["worker"].id

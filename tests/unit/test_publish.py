@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from api.publish import AckTimeoutError, send_durably
+from gridwatch.durable import AckTimeoutError, send_durably
 from gridwatch.ports import Done
 
 

@@ -62,7 +62,7 @@ export async function dismiss(id) {
 }
 
 function body(entry) {
-  // When the worker acted, not when the signal came back: the server keeps it (up to 24 h).
+  // When the worker acted, not when the signal came back: the server audits it beside its own.
   const { gps, ...fields } = entry.fields;
   const text = { ...fields, at: new Date(entry.createdAt).toISOString() };
   if (!entry.photo) return { json: gps ? { ...text, gps } : text };
