@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import psycopg
@@ -22,17 +23,29 @@ SELECT i.incident_id, i.cell_id, i.kind, i.category, i.severity, i.status, i.lev
 FROM incidents i
 LEFT JOIN incident_deadlines clock
        ON clock.incident_id = i.incident_id AND clock.done_at IS NULL
-WHERE i.status = ANY(%(open)s) AND (%(cell)s::text IS NULL OR i.cell_id = %(cell)s)
+WHERE i.status = ANY(%(open)s)
+  AND (%(all_cells)s OR i.cell_id = ANY(%(cells)s))
+  AND (%(kind)s::text IS NULL OR i.kind = %(kind)s)
 ORDER BY i.severity DESC, clock.due_at ASC NULLS LAST, i.opened_at, i.incident_id
 LIMIT %(limit)s
 """
 
 
 async def list_open(
-    conn: psycopg.AsyncConnection, *, cell_id: str | None, limit: int
+    conn: psycopg.AsyncConnection,
+    *,
+    cells: Collection[str] | None,
+    limit: int,
+    kind: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Open incidents (not closed, not cancelled), in `cell_id` or everywhere."""
-    args = {"open": list(OPEN_STATUSES), "cell": cell_id, "limit": limit}
+    """Open incidents (not closed, not cancelled) of some cells (None: all), of one kind."""
+    args = {
+        "open": list(OPEN_STATUSES),
+        "all_cells": cells is None,
+        "cells": list(cells or ()),
+        "kind": kind,
+        "limit": limit,
+    }
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_OPEN, args)
         return await cur.fetchall()

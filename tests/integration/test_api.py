@@ -143,6 +143,17 @@ def test_the_open_queue_is_for_desks_under_their_node(
 
     assert held in seen(own_view)
     assert held not in seen(elsewhere)
+    # The area is applied before the limit: a worse incident elsewhere does not crowd theirs out.
+    far = next(n for n, c in enumerate(grid.cells) if c.township_id == other)
+    detect(settings, grid, far, Severity.CRITICAL)
+    page = client.get("/v1/cells/queue", params={"limit": 1}, headers=bearer(settings, own_view))
+    [first] = page.json()["items"]
+    mine = grid.get(first["cell_id"])
+    assert mine is not None and mine.township_id == cell.township_id
+    outside = client.get(
+        "/v1/cells/queue", params={"cell": cell.id}, headers=bearer(settings, elsewhere)
+    )
+    assert (outside.status_code, outside.json()["detail"][0]["code"]) == (403, "not_your_cell")
     worker = add_user(settings, "worker", cell.id)
     refused = client.get("/v1/cells/queue", headers=bearer(settings, worker))
     assert (refused.status_code, refused.json()["detail"][0]["code"]) == (403, "forbidden")
