@@ -138,6 +138,9 @@ def _supervised(grid: Grid, *, role: Role, node: str, level: KpiLevel) -> tuple[
     return cells_under(grid, node)
 
 
+MAX_WINDOW = timedelta(days=366)
+
+
 def window(
     start: datetime | None, end: datetime | None, *, now: datetime
 ) -> tuple[datetime, datetime]:
@@ -154,6 +157,11 @@ def window(
     if start >= end:
         msg = f"from ({start.isoformat()}) must be before to ({end.isoformat()})"
         raise KpiQueryError(422, "invalid_window", msg)
+    if end - start > MAX_WINDOW:
+        # Each request reads every incident of its window, and the public page needs no
+        # sign-in: a bound keeps one caller from tying up the database.
+        msg = f"a window is at most {MAX_WINDOW.days} days (asked: {(end - start).days})"
+        raise KpiQueryError(422, "window_too_long", msg)
     return start, end
 
 

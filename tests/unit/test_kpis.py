@@ -149,6 +149,7 @@ def test_the_window_defaults_to_the_last_30_days() -> None:
         (None, datetime(2026, 11, 1), "invalid_time"),
         (datetime(1, 1, 1, tzinfo=UTC), None, "invalid_time"),
         (None, datetime(9999, 12, 31, 23, tzinfo=UTC), "invalid_time"),
+        (NOW - timedelta(days=367), NOW, "window_too_long"),
     ],
 )
 def test_bad_windows_are_refused(start: datetime | None, end: datetime | None, code: str) -> None:
