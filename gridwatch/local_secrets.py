@@ -13,12 +13,18 @@ def local_secret(run_dir: Path, name: str, *, nbytes: int = 48) -> str:
     if path.exists():
         return path.read_text("ascii").strip()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = secrets.token_urlsafe(nbytes)
-    # O_EXCL: of two processes starting at once one writes, the other reads what it wrote.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text("ascii").strip()
+    # Written whole under a name of this process's own, then linked into place: of two
+    # processes starting at once one wins, and the other never reads a half-written file.
+    spare = path.with_name(f".{name}.{os.getpid()}.tmp")
+    fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(value + "\n")
-    return value
+        f.write(secrets.token_urlsafe(nbytes) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(spare, path)
+    except FileExistsError:
+        pass
+    finally:
+        spare.unlink()
+    return path.read_text("ascii").strip()

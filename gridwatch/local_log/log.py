@@ -52,6 +52,8 @@ class LocalLog:
         # Signalled after each sync: readers waiting for new records wake up.
         self.synced = threading.Condition(self._lock)
         self._pending: list[tuple[Partition, int, Done]] = []
+        # Synced records whose `done` has not returned yet: flush waits for them too.
+        self._unacked = 0
         self._consumed: Callable[[str, int], int | None] = lambda _t, _p: None
         self._closed = threading.Event()
         root.mkdir(parents=True, exist_ok=True)
@@ -92,16 +94,23 @@ class LocalLog:
 
     def _sync_once(self) -> None:
         with self._lock:
-            pending, self._pending = self._pending, []
+            pending = self._pending
             upto: dict[int, tuple[Partition, int]] = {}
             for partition, offset, _done in pending:
                 upto[id(partition)] = (partition, offset + 1)
+            # A failed fsync raises with the records still pending: retried, never acked.
             for partition, end in upto.values():
                 partition.sync(end)
+            self._pending = []
+            self._unacked += len(pending)
             if pending:
                 self.synced.notify_all()
-        for _partition, _offset, done in pending:
-            done(None)
+        try:
+            for _partition, _offset, done in pending:
+                done(None)
+        finally:
+            with self._lock:
+                self._unacked -= len(pending)
 
     def _sync_loop(self) -> None:
         next_retention = time.monotonic() + RETENTION_CHECK_S
@@ -120,7 +129,7 @@ class LocalLog:
         ends = time.monotonic() + timeout_s
         while time.monotonic() < ends:
             with self._lock:
-                if not self._pending:
+                if not self._pending and not self._unacked:
                     return
             time.sleep(self._sync_every_s)
         raise TimeoutError(f"the embedded log did not sync within {timeout_s} s")

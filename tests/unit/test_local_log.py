@@ -15,6 +15,7 @@ from kafka import OffsetAndMetadata, TopicPartition
 
 from gridwatch.local_log.consumer import GroupOffsets, LocalConsumer
 from gridwatch.local_log.log import LocalLog, partition_of
+from gridwatch.local_log.partition import Partition
 from gridwatch.local_log.segments import SUFFIX
 from gridwatch.local_log.sink import LocalSink
 
@@ -185,3 +186,41 @@ def test_the_sink_reports_a_closed_log_as_a_failure(tmp_path: Path) -> None:
     log.close()
     sink.send("t", b"k", b"w", outcomes.append)
     assert outcomes[0] is None and isinstance(outcomes[1], RuntimeError)
+
+
+def test_a_failed_fsync_acknowledges_nothing_and_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures = iter([True, True])
+    real_sync = Partition.sync
+
+    def flaky(self: Partition, upto: int) -> None:
+        if next(failures, False):
+            raise OSError(5, "injected: input/output error")
+        real_sync(self, upto)
+
+    monkeypatch.setattr(Partition, "sync", flaky)
+    log = LocalLog(tmp_path, partitions=1)
+    try:
+        assert fill(log, "t", [(b"k", b"v")]) == [None]  # acknowledged once a sync worked
+        assert [r.value for r in log.read("t", 0, 0, 10)] == [b"v"]
+    finally:
+        log.close()
+
+
+def test_flush_says_so_when_the_disk_keeps_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Partition, upto: int) -> None:
+        raise OSError(28, "injected: no space left on device")
+
+    log = LocalLog(tmp_path, partitions=1)
+    monkeypatch.setattr(Partition, "sync", broken)
+    acked: list[BaseException | None] = []
+    log.append("t", b"k", b"v", acked.append)
+    with pytest.raises(TimeoutError, match="did not sync"):
+        log.flush(0.2)
+    assert (acked, log.read("t", 0, 0, 10)) == ([], [])
+    monkeypatch.undo()
+    log.close()
+    assert acked == [None]  # the last sync at close got it to disk
