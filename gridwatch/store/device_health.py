@@ -16,7 +16,9 @@ WITH last AS (
     SELECT DISTINCT ON (device_id)
            device_id, type, cell_id, lon, lat, time AS last_time,
            received_at AS last_received_at
-    FROM events WHERE time >= %(since)s
+    -- Arrival decides (device clocks are often wrong); the loose bound on the device's time
+    -- lets the day partitions be pruned.
+    FROM events WHERE received_at >= %(since)s AND time >= %(since)s - interval '7 days'
     ORDER BY device_id, received_at DESC, time DESC
 ),
 flags AS (
