@@ -144,6 +144,10 @@ def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     return check
 
 
+# The desks: people who oversee an area rather than work a cell.
+DeskUser = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
+
+
 def get_reporter(user: OptionalUser) -> Reporter:
     """The caller filing: the signed-in account with its role, else an anonymous citizen."""
     if user is None:

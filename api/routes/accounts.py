@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.access import account_nodes
-from api.deps import ConnDep, GridDep, require_roles
-from gridwatch.accounts import User
+from api.deps import ConnDep, DeskUser, GridDep
 from gridwatch.people import Role
 from gridwatch.store.users import accounts_under
 
 router = APIRouter(prefix="/v1/accounts", tags=["people"])
-DeskDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
 
 
 class AccountRead(BaseModel):
@@ -42,7 +40,7 @@ class AccountPage(BaseModel):
 async def list_accounts(
     conn: ConnDep,
     grid: GridDep,
-    desk: DeskDep,
+    desk: DeskUser,
     limit: Annotated[int, Query(ge=1, le=5000, description="At most this many.")] = 2000,
 ) -> AccountPage:
     """Active accounts of the desk's area and the levels above it (all, for operators)."""

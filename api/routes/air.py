@@ -5,20 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.deps import ConnDep, require_roles
+from api.deps import ConnDep, DeskUser
 from api.errors import ApiError
 from api.kpi_schemas import AirPoint, AirTrend
 from api.routes.kpis import FromQuery, ToQuery, refusals
-from gridwatch.accounts import User
 from gridwatch.kpis import BUCKET_SIZE, LOCAL, Bucket, bucket_starts, window
 from gridwatch.store.air import POLLUTANTS, air_means, has_air
 from streams.detectors.aqi import aqi, standard_at
 
 router = APIRouter(prefix="/v1/air", tags=["air"])
-
-DeskDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
 
 
 def air_point(row: dict[str, Any]) -> AirPoint:
@@ -39,7 +36,7 @@ def air_point(row: dict[str, Any]) -> AirPoint:
 @router.get("/{device_id}", response_model=AirTrend, summary="A station's air quality over time")
 async def read_air(
     conn: ConnDep,
-    _desk: DeskDep,
+    _desk: DeskUser,
     device_id: str,
     start: FromQuery = None,
     end: ToQuery = None,

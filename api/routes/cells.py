@@ -7,24 +7,22 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import mapping
 
 from api.access import list_scope
-from api.deps import ConnDep, GridDep, require_roles
+from api.deps import ConnDep, DeskUser, GridDep
 from api.errors import ApiError
 from api.loop_schemas import ClockRead, clock_read
 from api.routes.incidents import with_location
 from api.schemas import CellRead, IncidentRead, Point
-from gridwatch.accounts import User
 from gridwatch.geo.crs import Crs, to_wgs84
 from gridwatch.grid.model import PROPERTIES, Cell, Grid
 from gridwatch.people import Level
 from gridwatch.store.open_queue import list_open
 
 router = APIRouter(prefix="/v1/cells", tags=["cells"])
-DeskDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
 
 
 class OpenIncident(IncidentRead):
@@ -95,7 +93,7 @@ def _open(row: dict[str, Any], now: datetime) -> OpenIncident:
 async def read_open_queue(
     conn: ConnDep,
     grid: GridDep,
-    desk: DeskDep,
+    desk: DeskUser,
     cell: Annotated[str | None, Query(description="Grid cell id; all cells when absent.")] = None,
     limit: Annotated[int, Query(ge=1, le=2000, description="At most this many.")] = 500,
 ) -> OpenQueuePage:

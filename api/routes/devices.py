@@ -6,14 +6,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ConnDep, SettingsDep, SinkDep, client_address, require_roles
+from api.deps import ConnDep, DeskUser, SettingsDep, SinkDep, client_address
 from api.errors import ApiError
 from api.publish import publish_or_503
 from api.schemas import AdjustmentPage, AdjustmentRead, DeviceRead, DeviceStats, Point
-from gridwatch.accounts import User
 from gridwatch.device_health import Health, health_of
 from gridwatch.devices import AdjustmentRevoked
 from gridwatch.store.device_health import list_devices
@@ -27,8 +26,6 @@ router = APIRouter(prefix="/v1/devices", tags=["devices"])
 # time series on every poll); a device quiet for longer is still listed while the no-signal
 # rule keeps an incident open on it.
 HEARD_WITHIN = timedelta(days=1)
-
-OperatorDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
 
 
 class DeviceHealthRead(BaseModel):
@@ -79,7 +76,7 @@ def _health(row: dict[str, Any]) -> DeviceHealthRead:
 @router.get("", response_model=DeviceHealthPage, summary="Devices with their health")
 async def read_devices(
     conn: ConnDep,
-    _desk: OperatorDep,
+    _desk: DeskUser,
     limit: Annotated[int, Query(ge=1, le=20000, description="At most this many.")] = 5000,
 ) -> DeviceHealthPage:
     """Devices heard in the last day or flagged by the no-signal rule, by id."""
@@ -140,7 +137,7 @@ async def revoke_adjustment(
     conn: ConnDep,
     sink: SinkDep,
     settings: SettingsDep,
-    operator: OperatorDep,
+    operator: DeskUser,
     device_id: str,
 ) -> AdjustmentRevoked:
     """Ask the device's cell to lift it; accepted once the event log has the request."""

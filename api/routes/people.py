@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import psycopg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from api.deps import ConnDep, CurrentUser, client_address, require_roles
+from api.deps import ConnDep, CurrentUser, DeskUser, client_address
 from api.errors import ApiError
 from api.schemas import (
     DutyIn,
@@ -37,7 +37,6 @@ router = APIRouter(tags=["people"])
 
 # How far ahead of the server a phone's clock may run before its fixes are refused.
 CLOCK_SKEW = timedelta(minutes=2)
-DeskDep = Annotated[User, Depends(require_roles("supervisor", "operator", "admin"))]
 
 
 async def _duty(conn: psycopg.AsyncConnection, person: Person, at: datetime) -> DutyRead:
@@ -63,7 +62,7 @@ async def _own_person(conn: psycopg.AsyncConnection, user: User) -> Person:
 @router.get("/v1/people", response_model=PeoplePage, summary="People on the roster")
 async def read_people(
     conn: ConnDep,
-    _caller: DeskDep,
+    _caller: DeskUser,
     node: Annotated[str | None, Query(description="Only those at this node.")] = None,
     role: Annotated[Role | None, Query(description="Only those with this role.")] = None,
 ) -> PeoplePage:
