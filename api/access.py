@@ -70,7 +70,6 @@ def account_nodes(user: User, grid: Grid) -> frozenset[str] | None:
     if user.role in ("operator", "admin") or user.node == grid.county:
         return None
     nodes = {grid.county}
-    for c in grid.cells:
-        if user.node in (c.id, c.village_id, c.township_id):
-            nodes |= {c.id, c.village_id, c.township_id}
+    for c in grid.cells_under(user.node):
+        nodes |= {c.id, c.village_id, c.township_id}
     return frozenset(nodes)

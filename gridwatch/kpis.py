@@ -87,13 +87,6 @@ def level_of_node(grid: Grid, node_id: str) -> KpiLevel | None:
     return "cell" if grid.get(node_id) is not None else None
 
 
-def cells_under(grid: Grid, node_id: str) -> tuple[Cell, ...]:
-    """The cells in a node's subtree (the node itself when it is a cell)."""
-    if node_id == grid.county:
-        return grid.cells
-    return tuple(c for c in grid.cells if node_id in (c.id, c.village_id, c.township_id))
-
-
 def grouping(
     grid: Grid, *, role: Role, node: str, level: KpiLevel, township: str | None
 ) -> Grouping:
@@ -135,7 +128,7 @@ def _supervised(grid: Grid, *, role: Role, node: str, level: KpiLevel) -> tuple[
     if LEVEL_ORDER.index(level) > LEVEL_ORDER.index(own):
         msg = f"you supervise {own} {node}: ask for level {own} or below, not {level}"
         raise KpiQueryError(403, "outside_your_area", msg)
-    return cells_under(grid, node)
+    return grid.cells_under(node)
 
 
 MAX_WINDOW = timedelta(days=366)

@@ -221,6 +221,12 @@ class Grid:
         """The cell with this id, or None."""
         return self._by_id.get(cell_id)
 
+    def cells_under(self, node_id: str) -> tuple[Cell, ...]:
+        """The cells in a node's subtree: the county's, a township's, a village's, or the cell."""
+        if node_id == self.county:
+            return self._cells
+        return tuple(c for c in self._cells if node_id in (c.id, c.village_id, c.township_id))
+
     def locate(self, lon: float, lat: float) -> Cell | None:
         """The cell covering WGS-84 (lon, lat), lowest id on a shared edge; None outside."""
         return self._locate_cached(lon, lat)

@@ -90,3 +90,14 @@ def test_a_desk_names_accounts_of_its_subtree_and_the_levels_above() -> None:
         {"a1", "a2", "V1", "T1", "410523"}
     )
     assert account_nodes(user("operator", "410523"), GRID) is None
+
+
+def test_the_cells_under_a_node_are_its_subtree() -> None:
+    ids = {node: {c.id for c in GRID.cells_under(node)} for node in ("a1", "V1", "T1", "410523")}
+    assert ids == {
+        "a1": {"a1"},
+        "V1": {"a1", "a2"},
+        "T1": {"a1", "a2", "a3"},
+        "410523": {c.id for c in GRID.cells},
+    }
+    assert GRID.cells_under("nowhere") == ()
