@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconnect
 from psycopg_pool import AsyncConnectionPool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ConnDep, CurrentUser, SettingsDep, client_address, user_from_token
 from api.errors import ApiError
@@ -20,6 +20,7 @@ from gridwatch.ports import DeliveryResult
 from gridwatch.push_hosts import endpoint_allowed
 from gridwatch.store.notifications import (
     PushSubscription,
+    drop_subscription,
     notification_recipient,
     notifications_since,
     record_delivery,
@@ -153,6 +154,32 @@ async def subscribe(
         conn,
         actor=user.id,
         action="notification.subscribe",
+        target=f"user:{user.id}",
+        client=client_address(request),
+    )
+
+
+class Unsubscribe(BaseModel):
+    """Which of my browser subscriptions to forget."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(max_length=2048, description="The subscription's endpoint URL.")
+
+
+@router.delete(
+    "/v1/me/push-subscriptions", status_code=204, summary="Stop Web Push to this browser"
+)
+async def unsubscribe(
+    request: Request, conn: ConnDep, user: CurrentUser, body: Unsubscribe
+) -> None:
+    """Forget the browser's subscription (sign-out on a shared phone); 404 if it is not mine."""
+    if not await drop_subscription(conn, body.endpoint, account_id=user.id):
+        raise ApiError(404, "unknown_subscription", "no push subscription of yours has it")
+    await record_audit(
+        conn,
+        actor=user.id,
+        action="notification.unsubscribe",
         target=f"user:{user.id}",
         client=client_address(request),
     )

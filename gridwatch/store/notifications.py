@@ -106,6 +106,13 @@ async def subscriptions_of(
     return [PushSubscription(*row) for row in await cur.fetchall()]
 
 
-async def drop_subscription(conn: psycopg.AsyncConnection, endpoint: str) -> None:
-    """Forget a subscription the push service no longer knows."""
-    await conn.execute("DELETE FROM push_subscriptions WHERE endpoint = %s", (endpoint,))
+async def drop_subscription(
+    conn: psycopg.AsyncConnection, endpoint: str, *, account_id: str | None = None
+) -> bool:
+    """Forget a subscription (only the account's, if given); whether there was one."""
+    cur = await conn.execute(
+        "DELETE FROM push_subscriptions WHERE endpoint = %s"
+        " AND (%s::text IS NULL OR account_id = %s)",
+        (endpoint, account_id, account_id),
+    )
+    return cur.rowcount > 0

@@ -453,3 +453,30 @@ def test_a_subscription_to_a_browser_push_service_is_kept(
             "SELECT endpoint FROM push_subscriptions WHERE account_id = %s", (user.id,)
         ).fetchall()
     assert kept == [(endpoint,)]
+
+
+def test_a_browser_signing_out_forgets_only_its_own_subscription(
+    settings: Settings, grid: Grid
+) -> None:
+    me, other = (add_user(settings, "worker", grid.cells[4].id) for _ in range(2))
+    keys = {"p256dh": b64url(os.urandom(65)), "auth": b64url(os.urandom(16))}
+    mine, theirs = (f"https://fcm.googleapis.com/fcm/send/{uuid.uuid4().hex}" for _ in range(2))
+    subscribe(settings, settings.notify, grid, me, {"endpoint": mine, "keys": keys})
+    subscribe(settings, settings.notify, grid, other, {"endpoint": theirs, "keys": keys})
+    with TestClient(create_app(settings, grid=grid)) as api:
+
+        def forget(endpoint: str) -> int:
+            answer: httpx.Response = api.request(
+                "DELETE",
+                "/v1/me/push-subscriptions",
+                json={"endpoint": endpoint},
+                headers=bearer(settings, me),
+            )
+            return answer.status_code
+
+        assert (forget(theirs), forget(mine), forget(mine)) == (404, 204, 404)
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        left = conn.execute(
+            "SELECT account_id FROM push_subscriptions WHERE endpoint = ANY(%s)", ([mine, theirs],)
+        ).fetchall()
+    assert left == [(other.id,)]

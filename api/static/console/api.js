@@ -110,8 +110,12 @@ async function refreshOrSignOut(stale) {
   try {
     await refresh(stale);
   } catch (error) {
-    keep(null);
-    onSignedOut();
+    // Only the server saying no ends the session; a network blip or a 5xx on a wall screen
+    // must not: the next poll tries again.
+    if (error instanceof ApiError && error.status >= 400 && error.status < 500) {
+      keep(null);
+      onSignedOut();
+    }
     throw error;
   }
 }

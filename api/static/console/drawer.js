@@ -20,6 +20,8 @@ export class Drawer {
     this.onChanged = onChanged;
     this.onCell = onCell;
     this.view = null;
+    // Each draw's number: an answer arriving after a newer draw began is dropped.
+    this.drawn = 0;
   }
 
   close() {
@@ -46,7 +48,9 @@ export class Drawer {
     this.view = Object.assign(() => this.showCell(cellId, where), { cell: cellId });
     this.onCell(cellId);
     this.root.hidden = false;
+    const mine = ++this.drawn;
     const page = await api(`/v1/cells/queue?cell=${encodeURIComponent(cellId)}`);
+    if (mine !== this.drawn) return; // another view was asked for while this one loaded
     const items = page.items.map((i) =>
       h("li", { onclick: () => this.showIncident(i.incident_id), dataset: { incident: i.incident_id } },
         this.severity(i.severity), " ", t(`c_${i.category}`), " · ", t(`s_${i.status}`), " · ",
@@ -63,10 +67,12 @@ export class Drawer {
     const t = this.i18n.t;
     this.view = () => this.showIncident(id);
     this.root.hidden = false;
+    const mine = ++this.drawn;
     const [incident, timeline] = await Promise.all([
       api(`/v1/incidents/${encodeURIComponent(id)}`),
       api(`/v1/incidents/${encodeURIComponent(id)}/timeline`),
     ]);
+    if (mine !== this.drawn) return;
     this.onCell(incident.cell_id);
     const facts = [
       ["category", t(`c_${incident.category}`)],

@@ -33,8 +33,19 @@ const drawer = new Drawer($("drawer"), $("drawer-body"), i18n, {
 });
 
 function every(ms, task) {
-  task();
-  state.timers.push(setInterval(task, ms));
+  // A task still running when its turn comes again is skipped: slow answers never overlap.
+  let busy = false;
+  const run = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      await task();
+    } finally {
+      busy = false;
+    }
+  };
+  run();
+  state.timers.push(setInterval(run, ms));
 }
 
 function showSignIn() {

@@ -58,3 +58,8 @@ export async function recall(key) {
 export async function remember(key, value) {
   return done((await store("kv", "readwrite")).put(value, key));
 }
+
+/** Forget every remembered copy (incidents, queue): the next account must not see them. */
+export async function forgetAll() {
+  return done((await store("kv", "readwrite")).clear());
+}

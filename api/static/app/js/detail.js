@@ -35,8 +35,8 @@ const FORMS = {
 };
 
 function photoUrl(ref) {
-  if (ref.startsWith("photo:")) return `/v1/photos/${encodeURIComponent(ref)}`;
-  return /^https?:\/\//.test(ref) ? ref : null;
+  // Only our own photo store: a device's outside URL would tell that host the phone's address.
+  return ref.startsWith("photo:") ? `/v1/photos/${encodeURIComponent(ref)}` : null;
 }
 
 async function shrink(file) {

@@ -239,10 +239,14 @@ export function duration(seconds) {
 }
 
 /** A timestamp as local time of day (and date when not today). */
+// The county's clock, whatever zone the phone is set to.
+const ZONE = "Asia/Shanghai";
+
 export function when(iso) {
   const d = new Date(iso);
   const locale = lang === "zh" ? "zh-CN" : "en-GB";
-  const time = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  if (d.toDateString() === new Date().toDateString()) return time;
-  return `${d.toLocaleDateString(locale, { month: "2-digit", day: "2-digit" })} ${time}`;
+  const time = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: ZONE });
+  const day = (x) => x.toLocaleDateString("en-CA", { timeZone: ZONE });
+  if (day(d) === day(new Date())) return time;
+  return `${d.toLocaleDateString(locale, { month: "2-digit", day: "2-digit", timeZone: ZONE })} ${time}`;
 }

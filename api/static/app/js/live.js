@@ -85,8 +85,12 @@ function later() {
   pause = Math.min(pause * 2, LAST_PAUSE_MS);
 }
 
+let connecting = false;
+
 async function connect() {
-  if (!running || socket) return;
+  // One socket at a time: a timer and an "online" event may both call while a token is fetched.
+  if (!running || socket || connecting) return;
+  connecting = true;
   setState("connecting");
   let token;
   try {
@@ -95,7 +99,10 @@ async function connect() {
     setState("offline");
     if (!(err instanceof ApiError)) later();
     return;
+  } finally {
+    connecting = false;
   }
+  if (!running || socket) return;
   const url = new URL("/v1/ws", location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   url.search = new URLSearchParams({ token, since: String(since()) }).toString();
@@ -158,5 +165,20 @@ export async function subscribePush() {
   } catch {
     // No key on this server (503), no push service, or permission refused: the socket remains.
     return false;
+  }
+}
+
+/** Stop Web Push to this browser for the account signing out (a phone may be shared). */
+export async function unsubscribePush() {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    const registration = await navigator.serviceWorker.getRegistration();
+    const subscription = await registration?.pushManager.getSubscription();
+    if (!subscription) return;
+    await api("/v1/me/push-subscriptions", { method: "DELETE", json: { endpoint: subscription.endpoint } })
+      .catch(() => null); // offline: the browser's own unsubscribe below still ends it
+    await subscription.unsubscribe();
+  } catch {
+    // Nothing more to undo.
   }
 }

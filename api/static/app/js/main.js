@@ -3,10 +3,11 @@
 
 import { api, session, signIn, signOut } from "./api.js";
 import { actionLabel, tick } from "./cases.js";
+import { forgetAll } from "./db.js";
 import { keepStep, renderDetail } from "./detail.js";
 import { fill, h, toast } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
-import { startLive, stopLive, subscribePush, unlockAudio } from "./live.js";
+import { startLive, stopLive, subscribePush, unlockAudio, unsubscribePush } from "./live.js";
 import { flush } from "./outbox.js";
 import { sharePosition } from "./position.js";
 import { applyStep, renderQueue } from "./queue.js";
@@ -139,6 +140,9 @@ signOutButton.addEventListener("click", async () => {
   leaving = true;
   stopLive();
   sharePosition(false);
+  // A shared phone: the next account must neither see this one's incidents nor get its pushes.
+  await unsubscribePush();
+  await forgetAll();
   await signOut();
   leaving = false;
   location.hash = "";

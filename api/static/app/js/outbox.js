@@ -134,7 +134,10 @@ export function flush() {
     again = true;
     return flushing;
   }
-  flushing = sendAll()
+  // One sender across the phone's tabs (the installed app and a browser tab share the outbox):
+  // two would send the same entry twice.
+  const locked = navigator.locks ? navigator.locks.request("gw-outbox", sendAll) : sendAll();
+  flushing = locked
     .then((all) => {
       if (all) {
         retryMs = FIRST_RETRY_MS;
