@@ -23,6 +23,13 @@ class AuthSettings(Section):
     refresh_token_days: int = Field(
         14, ge=1, title="Refresh token lifetime", description="Days a refresh token is valid."
     )
+    refresh_retry_s: int = Field(
+        60,
+        ge=0,
+        title="Refresh retry",
+        description="Seconds a just-rotated refresh token may be presented again (its answer "
+        "was lost on a weak signal) and get a new pair instead of revoking the sign-in.",
+    )
     max_failures: int = Field(
         5,
         ge=1,

@@ -127,6 +127,11 @@ async def refresh(request: Request, conn: ConnDep, body: RefreshIn) -> TokenPair
     target = f"user:{user_id}"
     if row["revoked_at"] is not None:
         revoked = await revoke_family(conn, row["family"], at=now)
+        retry = timedelta(seconds=get_settings(request).auth.refresh_retry_s)
+        if revoked and now - row["revoked_at"] <= retry:
+            # The phone presents the token it has just rotated: the answer with the new pair
+            # was lost on a weak signal. Its unused successor is revoked; a fresh pair follows.
+            return await _reissue(request, conn, row, now=now)
         detail = {"family": row["family"], "revoked": revoked}
         await record_audit(
             conn,
@@ -141,11 +146,26 @@ async def refresh(request: Request, conn: ConnDep, body: RefreshIn) -> TokenPair
         msg = "this refresh token was already used; its sign-in is revoked, sign in again"
         raise ApiError(401, "token_reused", msg)
     await revoke_refresh_token(conn, row["jti"], at=now)
+    return await _reissue(request, conn, row, now=now, action="auth.refresh")
+
+
+async def _reissue(
+    request: Request,
+    conn: psycopg.AsyncConnection,
+    row: dict[str, Any],
+    *,
+    now: datetime,
+    action: str = "auth.refresh.retry",
+) -> TokenPair:
+    """A new pair in the sign-in's family, audited; 401 if the account is gone."""
+    user_id = row["user_id"]
     user = await get_user(conn, user_id)
     if user is None or not user.active:
         await conn.commit()
         raise ApiError(401, "not_authenticated", "the account no longer exists or is disabled")
-    await record_audit(conn, actor=user_id, action="auth.refresh", target=target, client=client)
+    await record_audit(
+        conn, actor=user_id, action=action, target=f"user:{user_id}", client=client_address(request)
+    )
     return await _issue_pair(request, conn, user, row["family"])
 
 

@@ -93,6 +93,8 @@ def test_a_refresh_rotates_and_a_reused_token_revokes_the_sign_in(
     assert rotated.status_code == 200, rotated.text
     second = rotated.json()["refresh_token"]
     assert second != first
+    # Past the retry grace (a minute): presenting a used token again is a replay.
+    age_rotations(settings, worker, minutes=2)
     replayed = client.post("/v1/auth/refresh", json={"refresh_token": first})
     assert (replayed.status_code, codes(replayed)) == (401, ["token_reused"])
     # The thief's replay also ends the rightful holder's session.
@@ -102,11 +104,37 @@ def test_a_refresh_rotates_and_a_reused_token_revokes_the_sign_in(
     assert actions == ["auth.login", "auth.refresh", "auth.refresh.reused", "auth.refresh.reused"]
 
 
+def age_rotations(settings: Settings, user: User, *, minutes: int) -> None:
+    """Make the account's used refresh tokens look used `minutes` earlier."""
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = revoked_at - make_interval(mins => %s)"
+            " WHERE user_id = %s AND revoked_at IS NOT NULL",
+            (minutes, user.id),
+        )
+
+
+def test_a_refresh_whose_answer_was_lost_may_be_retried_within_a_minute(
+    client: TestClient, settings: Settings, worker: User
+) -> None:
+    first = sign_in(client, worker.username)["refresh_token"]
+    lost = client.post("/v1/auth/refresh", json={"refresh_token": first}).json()["refresh_token"]
+    # The phone never got `lost` and presents `first` again: a new pair, `lost` revoked.
+    again = client.post("/v1/auth/refresh", json={"refresh_token": first})
+    assert again.status_code == 200, again.text
+    kept = again.json()["refresh_token"]
+    assert len({first, lost, kept}) == 3
+    assert client.post("/v1/auth/refresh", json={"refresh_token": kept}).status_code == 200
+    actions = [action for _, action in audit(settings, f"user:{worker.id}")]
+    assert actions == ["auth.login", "auth.refresh", "auth.refresh.retry", "auth.refresh"]
+
+
 def test_sign_out_revokes_the_refresh_token(client: TestClient, worker: User) -> None:
     refresh = sign_in(client, worker.username)["refresh_token"]
     assert client.post("/v1/auth/logout", json={"refresh_token": refresh}).status_code == 204
+    # Within the retry grace too: a signed-out family has nothing live to retry.
     response = client.post("/v1/auth/refresh", json={"refresh_token": refresh})
-    assert response.status_code == 401
+    assert (response.status_code, codes(response)) == (401, ["token_reused"])
 
 
 def test_repeated_failures_are_throttled_per_account_and_per_address(

@@ -95,7 +95,16 @@ self.addEventListener("push", (event) => {
     badge: `${APP}icons/icon-192.png`,
     data: { incident: note.incident_id },
   };
-  event.waitUntil(self.registration.showNotification(note.title ?? "gridwatch", options));
+  event.waitUntil(
+    self.clients.matchAll({ type: "window" }).then((open) => {
+      // The app on screen has already rung for it over its socket: show it, but quietly.
+      // (Every push must show something, or the browser shows a notice of its own.)
+      if (open.some((c) => c.visibilityState === "visible")) {
+        Object.assign(options, { silent: true, vibrate: [], renotify: false });
+      }
+      return self.registration.showNotification(note.title ?? "gridwatch", options);
+    }),
+  );
 });
 
 self.addEventListener("notificationclick", (event) => {
