@@ -14,14 +14,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from gridwatch.devices import DeviceStatus
 from gridwatch.grid.model import Grid
 from gridwatch.ports import RecordSink
-from gridwatch.records import DeadLetter, RoutedEvent
-from gridwatch.rejections import Rejection
 from gridwatch.settings import KafkaSettings, MqttSettings
 from ingest.acks import AckWindow
-from ingest.validate import DEVICE_TOPIC, STATUS_TOPIC, route_message, route_status
+from ingest.routing import Router
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +48,7 @@ class Bridge:
         sink: RecordSink,
     ) -> None:
         self._mqtt = mqtt_settings
-        self._events_topic = kafka_settings.topic("events")
-        self._findings_topic = kafka_settings.topic("findings")
-        self._deadletter_topic = kafka_settings.topic("deadletter")
-        self._grid = grid
+        self._router = Router(kafka_settings, grid, rejected_by=mqtt_settings.client_id)
         self._sink = sink
         self._window = AckWindow()
         self._stop = threading.Event()
@@ -99,51 +93,23 @@ class Bridge:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         self.stats.received += 1
-        received_at = datetime.now(UTC)
-        payload = bytes(msg.payload)
-        routed: RoutedEvent | DeviceStatus | Rejection
-        if STATUS_TOPIC.match(msg.topic):
-            routed = route_status(msg.topic, payload, received_at=received_at)
-        else:
-            routed = route_message(msg.topic, payload, grid=self._grid, received_at=received_at)
+        record = self._router.route(msg.topic, bytes(msg.payload), received_at=datetime.now(UTC))
         if msg.qos > 0:
             self._window.add(msg.mid)
-        if isinstance(routed, Rejection):
+        if record.rejection is not None:
             self.stats.dead_lettered += 1
-            match = DEVICE_TOPIC.match(msg.topic)
-            device = match.group(2) if match else msg.topic
             log.warning(
                 "dead-lettered message from %s: %s (%s)",
                 msg.topic,
-                routed.reason,
-                routed.code,
-                extra={"device_id": device},
-            )
-            letter = DeadLetter.of(
-                code=routed.code,
-                reason=routed.reason,
-                topic=msg.topic,
-                payload=payload,
-                received_at=received_at,
-                rejected_by=self._mqtt.client_id,
-            )
-            topic, key, value = (
-                self._deadletter_topic,
-                device,
-                letter.model_dump_json(by_alias=True),
+                record.rejection.reason,
+                record.rejection.code,
+                extra={"device_id": record.device},
             )
         else:
             self.stats.routed += 1
-            # A status has no location: it goes straight to the county-wide health tracker.
-            topic, key = (
-                (self._findings_topic, self._grid.county)
-                if isinstance(routed, DeviceStatus)
-                else (self._events_topic, routed.cell_id)
-            )
-            value = routed.model_dump_json(by_alias=True)
         mid, qos = msg.mid, msg.qos
         self._sink.send(
-            topic, key.encode(), value.encode(), lambda exc: self._on_durable(mid, qos, exc)
+            record.topic, record.key, record.value, lambda exc: self._on_durable(mid, qos, exc)
         )
 
     def _on_durable(self, mid: int, qos: int, exc: BaseException | None) -> None:
