@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
-from kafka.consumer.fetcher import ConsumerRecord
+from kafka import OffsetAndMetadata, TopicPartition
 from pydantic import ValidationError
 
 from alerts.commands import Actor, Dispatch, Escalate
@@ -23,10 +22,11 @@ from alerts.lifecycle import IllegalTransition, IncidentCase
 from alerts.sla import Deadline, deadlines, next_reminder
 from gridwatch.grid.model import Grid
 from gridwatch.incidents import IncidentDetected
+from gridwatch.kafka_source import kafka_sources
 from gridwatch.notifications import Notification, NotificationKind, notification_id
 from gridwatch.outbox_relay import relay_outbox
 from gridwatch.people import Level
-from gridwatch.ports import RecordSink
+from gridwatch.ports import Batches, RecordSink, RecordSource, SourceFactory
 from gridwatch.settings import Settings
 from gridwatch.store.cases import StoredCase, read_case
 from gridwatch.store.dispatch import (
@@ -81,9 +81,16 @@ class Dispatcher:
     """One dispatcher process; any number may run against the same database."""
 
     def __init__(
-        self, settings: Settings, *, conn: psycopg.AsyncConnection, sink: RecordSink, grid: Grid
+        self,
+        settings: Settings,
+        *,
+        conn: psycopg.AsyncConnection,
+        sink: RecordSink,
+        grid: Grid,
+        sources: SourceFactory | None = None,
     ) -> None:
         self._settings = settings
+        self._sources = sources or kafka_sources(settings.kafka)
         self._conn = conn
         self._sink = sink
         self._grid = grid
@@ -229,9 +236,7 @@ class Dispatcher:
         body = f"{deadline.clock} due at {deadline.due_at:%H:%M:%S}Z: please act"
         return [_notice(case, "reminder", cause, person, body, now) for person in case.assignees]
 
-    async def _consume(
-        self, consumer: KafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
-    ) -> bool:
+    async def _consume(self, consumer: RecordSource, batches: Batches) -> bool:
         """Dispatch each detection in order; commit what is done; False if some must wait."""
         done: dict[TopicPartition, OffsetAndMetadata] = {}
         waiting = False
@@ -259,14 +264,8 @@ class Dispatcher:
     async def run(self) -> None:
         """Consume detections and tick the clocks until `stop()`."""
         kafka = self._settings.kafka
-        consumer = KafkaConsumer(
-            kafka.topic("incidents"),
-            bootstrap_servers=kafka.bootstrap,
-            group_id=f"{kafka.topic_prefix}-dispatch",
-            client_id="gridwatch-dispatch",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=200,
+        consumer = self._sources(
+            [kafka.topic("incidents")], f"{kafka.topic_prefix}-dispatch", "gridwatch-dispatch", 200
         )
         next_tick = 0.0
         try:

@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psycopg
-from kafka import KafkaConsumer
-from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 
 from gridwatch.devices import DeviceAdjusted
 from gridwatch.incidents import IncidentCleared, IncidentDetected, IncidentEnded
+from gridwatch.kafka_source import kafka_sources
 from gridwatch.notifications import Notification
-from gridwatch.ports import RecordSink
+from gridwatch.ports import ConsumedRecord, RecordSink, SourceFactory
 from gridwatch.records import DeadLetter, RoutedEvent
 from gridwatch.rejections import explain
 from gridwatch.settings import Settings
@@ -45,8 +44,16 @@ class _Batch:
 class QueueWriter:
     """Consumes incidents, events, adjustments, feedback, notifications; one transaction a poll."""
 
-    def __init__(self, settings: Settings, *, conn: psycopg.Connection, sink: RecordSink) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        conn: psycopg.Connection,
+        sink: RecordSink,
+        sources: SourceFactory | None = None,
+    ) -> None:
         kafka = settings.kafka
+        self._sources = sources or kafka_sources(kafka)
         self._incidents_topic = kafka.topic("incidents")
         self._events_topic = kafka.topic("events")
         self._adjustments_topic = kafka.topic("adjustments")
@@ -60,7 +67,7 @@ class QueueWriter:
         self._stop = threading.Event()
         self.written = 0
 
-    def _sort(self, record: ConsumerRecord, batch: _Batch) -> None:
+    def _sort(self, record: ConsumedRecord, batch: _Batch) -> None:
         """Parse one record into its place in the batch; raises ValidationError."""
         if record.topic == self._incidents_topic:
             item = INCIDENT_RECORD.validate_json(record.value)
@@ -82,7 +89,7 @@ class QueueWriter:
             if isinstance(parsed, RoutedEvent):
                 batch.routed.append(parsed)
 
-    def _parse(self, records: Iterable[ConsumerRecord]) -> _Batch:
+    def _parse(self, records: Iterable[ConsumedRecord]) -> _Batch:
         batch = _Batch()
         for record in records:
             try:
@@ -115,7 +122,7 @@ class QueueWriter:
         if failures:
             raise RuntimeError(f"could not write dead letters: {failures[0]!r}")
 
-    def handle(self, records: list[ConsumerRecord]) -> None:
+    def handle(self, records: list[ConsumedRecord]) -> None:
         """Store one batch; raises if anything could not be made durable."""
         batch = self._parse(records)
         if batch.rejected:
@@ -132,18 +139,15 @@ class QueueWriter:
 
     def run(self) -> None:
         """Poll, store, commit offsets, until `stop()`."""
-        consumer = KafkaConsumer(
+        topics = (
             self._incidents_topic,
             self._events_topic,
             self._adjustments_topic,
             self._feedback_topic,
             self._notifications_topic,
-            bootstrap_servers=self._kafka.bootstrap,
-            group_id=f"{self._kafka.topic_prefix}-alerts",
-            client_id="gridwatch-alerts",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=1000,
+        )
+        consumer = self._sources(
+            topics, f"{self._kafka.topic_prefix}-alerts", "gridwatch-alerts", 1000
         )
         try:
             while not self._stop.is_set():

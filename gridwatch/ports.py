@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from kafka import OffsetAndMetadata, TopicPartition
 
 from gridwatch.notifications import Notification
 
@@ -22,6 +24,50 @@ class RecordSink(Protocol):
 
     def close(self) -> None:
         """Flush and release the connection."""
+
+
+class ConsumedRecord(Protocol):
+    """A record read from the log: kafka-python's ConsumerRecord and the embedded log's alike."""
+
+    @property
+    def topic(self) -> str:
+        """Its topic."""
+
+    @property
+    def partition(self) -> int:
+        """Its partition."""
+
+    @property
+    def offset(self) -> int:
+        """Its offset in the partition."""
+
+    @property
+    def value(self) -> bytes:
+        """Its value."""
+
+
+Batches = Mapping[TopicPartition, Sequence[ConsumedRecord]]
+
+
+class RecordSource(Protocol):
+    """A consumer-group member reading topics: Kafka's consumer, or the embedded log's."""
+
+    def poll(self, timeout_ms: int = 0) -> Batches:
+        """The next records per partition; waits up to `timeout_ms` when there are none."""
+
+    def commit(self, offsets: Mapping[TopicPartition, OffsetAndMetadata] | None = None) -> None:
+        """Store the group's positions: the given ones, or everything polled."""
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        """Read `partition` from `offset` at the next poll."""
+
+    def close(self, autocommit: bool = False) -> None:
+        """Leave the group."""
+
+
+# (topics, group id, client id, most records a poll) → a source reading from the earliest offset
+# the group has not committed.
+SourceFactory = Callable[[Sequence[str], str, str, int], RecordSource]
 
 
 class PhotoStore(Protocol):

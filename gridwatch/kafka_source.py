@@ -1,0 +1,30 @@
+"""The `RecordSource` of the distributed mode: a kafka-python consumer in a group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from kafka import KafkaConsumer
+
+from gridwatch.ports import RecordSource, SourceFactory
+from gridwatch.settings import KafkaSettings
+
+
+def kafka_sources(kafka: KafkaSettings) -> SourceFactory:
+    """Consumers of the cluster in `kafka`: offsets committed by hand, earliest when new."""
+
+    def build(topics: Sequence[str], group: str, client: str, max_records: int) -> RecordSource:
+        consumer = KafkaConsumer(
+            *topics,
+            bootstrap_servers=kafka.bootstrap,
+            group_id=group,
+            client_id=client,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=max_records,
+        )
+        # kafka-python is untyped; its consumer has exactly the calls of the port.
+        return cast(RecordSource, consumer)
+
+    return build
