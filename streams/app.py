@@ -13,13 +13,12 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from gridwatch.devices import DeviceAdjusted, Tick
 from gridwatch.grid.model import Grid
-from gridwatch.records import DeadLetter
-from gridwatch.rejections import explain
 from gridwatch.settings import Settings
 from gridwatch.wire import CELL_RECORD, FUSION_RECORD
 from streams.cells import CellState, step_cell
 from streams.contexts import CellContexts
 from streams.county import step_county
+from streams.dead_letters import unreadable
 from streams.fusion import FusionState
 from streams.health import DeviceChanges, DeviceHealth, HealthState
 
@@ -113,26 +112,13 @@ def raw_topic(app: faust.App, *names: str) -> Any:
     )
 
 
-def _dead_letter(key: bytes, value: bytes, topic: str, exc: ValidationError) -> DeadLetter:
-    letter = DeadLetter.of(
-        code=explain(exc).code,
-        reason=f"record is not one gridwatch writes here: {explain(exc).reason}",
-        topic=topic,
-        payload=value,
-        received_at=datetime.now(UTC),
-        rejected_by="streams",
-    )
-    log.error("dead-lettering record with key %r: %s", key, letter.reason)
-    return letter
-
-
 def _decode(adapter: TypeAdapter[T], event: Any, deadletter: str) -> T | Output:
     """The record an event carries, or the dead letter to send in its place."""
     try:
         return adapter.validate_json(event.value)
     except ValidationError as exc:
         key = event.key or b""
-        return deadletter, key, _encode(_dead_letter(key, event.value, event.message.topic, exc))
+        return deadletter, key, _encode(unreadable(key, event.value, event.message.topic, exc))
 
 
 def build_agents(app: faust.App, settings: Settings, *, grid: Grid) -> StreamAgents:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
+
 from gridwatch.detection_settings import DetectSettings
 from gridwatch.devices import DeviceAdjusted, DeviceStatus, Tick
 from gridwatch.grid.model import Grid
@@ -13,6 +15,17 @@ from streams.contexts import CellContexts
 from streams.county import CountyInput, step_county
 from streams.fusion import FusionState, IncidentRecord
 from streams.health import DeviceHealth, HealthState
+
+
+class PipelineState(BaseModel):
+    """Everything the pipeline remembers, as one value to keep on disk between runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cells: dict[str, CellState]
+    fusion: FusionState
+    health: HealthState
+    devices: dict[str, DeviceHealth]
 
 
 class Pipeline:
@@ -27,6 +40,22 @@ class Pipeline:
         self.health = HealthState()
         self.devices: dict[str, DeviceHealth] = {}
         self.adjusted: list[DeviceAdjusted] = []
+
+    @property
+    def state(self) -> PipelineState:
+        """What it remembers now."""
+        return PipelineState(
+            cells=dict(self.cells),
+            fusion=self.fusion,
+            health=self.health,
+            devices=dict(self.devices),
+        )
+
+    def restore(self, state: PipelineState) -> None:
+        """Take up from a kept state (a restart)."""
+        self.cells = dict(state.cells)
+        self.fusion, self.health = state.fusion, state.health
+        self.devices = dict(state.devices)
 
     def _county_step(self, item: CountyInput) -> list[IncidentRecord]:
         step = step_county(self.fusion, self.health, self.devices, item, self._cfg)
