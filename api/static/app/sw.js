@@ -100,7 +100,9 @@ self.addEventListener("push", (event) => {
       // The app on screen has already rung for it over its socket: show it, but quietly.
       // (Every push must show something, or the browser shows a notice of its own.)
       if (open.some((c) => c.visibilityState === "visible")) {
-        Object.assign(options, { silent: true, vibrate: [], renotify: false });
+        // A silent notification may not carry a vibration pattern at all (a TypeError).
+        delete options.vibrate;
+        Object.assign(options, { silent: true, renotify: false });
       }
       return self.registration.showNotification(note.title ?? "gridwatch", options);
     }),
