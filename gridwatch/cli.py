@@ -170,6 +170,45 @@ def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def run_embedded(settings: Settings, args: argparse.Namespace) -> int:
+    """The whole platform in one process: broker, detectors, queues, dispatch, API."""
+    import threading
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.log_redaction import uvicorn_log_config
+    from gridwatch.embedded import Embedded
+    from gridwatch.grid.model import Grid
+    from gridwatch.photos import FilesystemPhotoStore
+    from ingest.simulator import Simulator
+
+    grid = Grid.load(settings.grid.path)
+    embedded = Embedded(settings, grid)
+    embedded.start()
+    simulator = None
+    if args.demo:
+        simulator = Simulator(grid, settings.mqtt, devices=args.devices, seed=args.seed, rate=1.0)
+        threading.Thread(target=simulator.run, name="simulate", daemon=True).start()
+    photos = FilesystemPhotoStore(settings.run_dir / "photos")
+    app = create_app(settings, grid=grid, sink=embedded.sink, photos=photos, feed=embedded.feed())
+    base = f"http://{settings.api.host}:{settings.api.port}"
+    sys.stderr.write(f"gridwatch (embedded) at {base}/console/  ·  phone app {base}/app/\n")
+    try:
+        uvicorn.run(
+            app,
+            host=settings.api.host,
+            port=settings.api.port,
+            ws="wsproto",
+            log_config=uvicorn_log_config(),
+        )
+    finally:
+        if simulator is not None:
+            simulator.stop()
+        embedded.stop()
+    return 0
+
+
 def run_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     """Apply pending database migrations."""
     import psycopg
@@ -319,6 +358,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "dispatch": run_dispatch,
     "api": run_api,
     "simulate": run_simulate,
+    "run": run_embedded,
     "migrate": run_migrate,
     "schema": run_schema,
     "users": run_users,
@@ -353,6 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=(func.__doc__ or "").strip())
         if name == "schema":
             cmd.add_argument("output", nargs="?", default="-", help="File, or - for stdout.")
+        if name == "run":
+            cmd.add_argument("--demo", action="store_true", help="Also run the feed simulator.")
+            cmd.add_argument("--devices", type=_positive_int, default=400, help="Simulated fleet.")
+            cmd.add_argument("--seed", type=int, default=1, help="The simulated county's seed.")
         if name == "simulate":
             cmd.add_argument("--devices", type=_positive_int, default=400, help="Fleet size.")
             cmd.add_argument("--seed", type=int, default=1, help="Same seed, same county.")
@@ -391,8 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # kafka-python narrates every connection at INFO; its warnings are what an operator needs.
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # kafka-python narrates every connection at INFO, amqtt's state machine (transitions)
+    # every state change; their warnings are what an operator needs.
+    for chatty in ("kafka", "transitions"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     return COMMANDS[args.command](Settings(), args)
 
 

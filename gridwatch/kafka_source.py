@@ -12,16 +12,18 @@ from gridwatch.settings import KafkaSettings
 
 
 def kafka_sources(kafka: KafkaSettings) -> SourceFactory:
-    """Consumers of the cluster in `kafka`: offsets committed by hand, earliest when new."""
+    """Kafka consumers: offsets committed by hand; a new group reads from the start."""
 
-    def build(topics: Sequence[str], group: str, client: str, max_records: int) -> RecordSource:
+    def build(
+        topics: Sequence[str], group: str | None, client: str, max_records: int
+    ) -> RecordSource:
         consumer = KafkaConsumer(
             *topics,
             bootstrap_servers=kafka.bootstrap,
             group_id=group,
             client_id=client,
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            auto_offset_reset="earliest" if group is not None else "latest",
             max_poll_records=max_records,
         )
         # kafka-python is untyped; its consumer has exactly the calls of the port.

@@ -66,8 +66,8 @@ class RecordSource(Protocol):
 
 
 # (topics, group id, client id, most records a poll) → a source reading from the earliest offset
-# the group has not committed.
-SourceFactory = Callable[[Sequence[str], str, str, int], RecordSource]
+# the group has not committed; without a group, from the newest record on (a live feed).
+SourceFactory = Callable[[Sequence[str], str | None, str, int], RecordSource]
 
 
 class PhotoStore(Protocol):

@@ -1,0 +1,159 @@
+"""`gridwatch run`: the whole platform in one process over the embedded log (docs/embedded.md).
+
+Broker, detectors, queue writer, dispatcher and API are the distributed mode's own code with
+the in-process adapters: the embedded log (`gridwatch.local_log`) instead of Kafka, amqtt with
+durable acks (`ingest.embedded_broker`) instead of Mosquitto plus the bridge. Each part runs
+on a thread of its own; the API, on the main thread, serves until Ctrl-C, then the parts stop
+in reverse order and the log is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from alerts.dispatcher import Dispatcher
+from alerts.queue import QueueWriter
+from api.push import Feed, Hub
+from gridwatch.grid.model import Grid
+from gridwatch.local_log.log import LocalLog
+from gridwatch.local_log.sink import LocalSink
+from gridwatch.local_log.source import local_sources
+from gridwatch.notifications import Notification
+from gridwatch.ports import SourceFactory
+from gridwatch.settings import Settings
+from gridwatch.store.migrate import migrate
+from ingest.embedded_broker import durable_intake, start_broker
+from ingest.routing import Router
+from streams.embedded import EmbeddedStreams
+
+log = logging.getLogger(__name__)
+
+
+def local_feed(sources: SourceFactory, topic: str) -> Feed:
+    """The API's live push from the embedded log: every notification from now on, no group."""
+
+    async def run(hub: Hub, _pool: AsyncConnectionPool) -> None:
+        source = sources([topic], None, "gridwatch-api", 500)
+        while True:
+            batches = await asyncio.to_thread(source.poll, 500)
+            for records in batches.values():
+                for record in records:
+                    await hub.deliver(Notification.model_validate_json(record.value))
+
+    return run
+
+
+class Part:
+    """One part of the platform on a thread of its own, with how to stop it."""
+
+    def __init__(self, name: str, run: Callable[[], None], stop: Callable[[], None]) -> None:
+        self.name = name
+        self.stop = stop
+        self.thread = threading.Thread(target=self._guarded, args=(run,), name=name, daemon=True)
+        self.failed: BaseException | None = None
+
+    def _guarded(self, run: Callable[[], None]) -> None:
+        try:
+            run()
+        except BaseException as exc:
+            self.failed = exc
+            log.exception("%s stopped", self.name)
+
+
+class Embedded:
+    """The parts of the platform around one embedded log."""
+
+    def __init__(self, settings: Settings, grid: Grid) -> None:
+        self.settings = settings
+        self.grid = grid
+        root = settings.run_dir / "log"
+        self.log = LocalLog(root, partitions=settings.kafka.partitions)
+        self.sink = LocalSink(self.log)
+        self.sources = local_sources(self.log)
+        self.parts: list[Part] = []
+        self._broker_stop = threading.Event()
+
+    def _broker(self) -> None:
+        router = Router(self.settings.kafka, self.grid, rejected_by="embedded-broker")
+        mqtt = self.settings.mqtt
+
+        async def serve() -> None:
+            broker = await start_broker(mqtt.host, mqtt.port, durable_intake(router, self.sink))
+            log.info("MQTT broker on %s:%d", mqtt.host, mqtt.port)
+            await asyncio.to_thread(self._broker_stop.wait)
+            await broker.shutdown()
+
+        asyncio.run(serve())
+
+    def _queue_writer(self) -> Part:
+        conn = psycopg.connect(self.settings.postgres.conninfo(), autocommit=True)
+        writer = QueueWriter(self.settings, conn=conn, sink=self.sink, sources=self.sources)
+
+        def run() -> None:
+            try:
+                writer.run()
+            finally:
+                conn.close()
+
+        return Part("alerts", run, writer.stop)
+
+    def _dispatcher(self) -> Part:
+        stopping = threading.Event()
+        holder: list[Dispatcher] = []
+
+        async def serve() -> None:
+            conninfo = self.settings.postgres.conninfo()
+            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                dispatcher = Dispatcher(
+                    self.settings, conn=conn, sink=self.sink, grid=self.grid, sources=self.sources
+                )
+                holder.append(dispatcher)
+                if stopping.is_set():
+                    return
+                await dispatcher.run()
+
+        def stop() -> None:
+            stopping.set()
+            for dispatcher in holder:
+                dispatcher.stop()
+
+        return Part("dispatch", lambda: asyncio.run(serve()), stop)
+
+    def start(self) -> None:
+        """Migrate the store, then start broker, detectors, queue writer and dispatcher."""
+        with psycopg.connect(self.settings.postgres.conninfo(), autocommit=True) as conn:
+            migrate(conn)
+        streams = EmbeddedStreams(
+            self.settings,
+            self.grid,
+            sources=self.sources,
+            sink=self.sink,
+            state_file=Path(self.settings.run_dir) / "streams-state.json",
+        )
+        self.parts = [
+            Part("streams", streams.run, streams.stop),
+            self._queue_writer(),
+            self._dispatcher(),
+            Part("broker", self._broker, self._broker_stop.set),
+        ]
+        for part in self.parts:
+            part.thread.start()
+
+    def stop(self) -> None:
+        """Stop the parts, newest first, then close the log."""
+        for part in reversed(self.parts):
+            part.stop()
+        for part in reversed(self.parts):
+            part.thread.join(timeout=20)
+        self.log.close()
+
+    def feed(self) -> Feed:
+        """The API's notification feed from this log."""
+        return local_feed(self.sources, self.settings.kafka.topic("notifications"))
