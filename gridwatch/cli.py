@@ -139,10 +139,7 @@ def run_dispatch(settings: Settings, _args: argparse.Namespace) -> int:
 
 def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     """The HTTP API under uvicorn."""
-    import uvicorn
-
     from api.app import create_app
-    from api.log_redaction import uvicorn_log_config
     from api.push import kafka_feed
     from gridwatch.kafka_admin import ensure_topics
     from gridwatch.photos import FilesystemPhotoStore
@@ -158,26 +155,32 @@ def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         feed = kafka_feed(settings)
         app = create_app(settings, sink=sink, photos=photos, feed=feed)
-        uvicorn.run(
-            app,
-            host=settings.api.host,
-            port=settings.api.port,
-            ws="wsproto",
-            log_config=uvicorn_log_config(),
-        )
+        _serve(app, settings)
     finally:
         sink.close()
     return 0
+
+
+def _serve(app: Any, settings: Settings) -> None:
+    """Serve the API until Ctrl-C: uvicorn with wsproto, tokens kept out of its logs."""
+    import uvicorn
+
+    from api.log_redaction import uvicorn_log_config
+
+    uvicorn.run(
+        app,
+        host=settings.api.host,
+        port=settings.api.port,
+        ws="wsproto",
+        log_config=uvicorn_log_config(),
+    )
 
 
 def run_embedded(settings: Settings, args: argparse.Namespace) -> int:
     """The whole platform in one process: broker, detectors, queues, dispatch, API."""
     import threading
 
-    import uvicorn
-
     from api.app import create_app
-    from api.log_redaction import uvicorn_log_config
     from gridwatch.embedded import Embedded
     from gridwatch.grid.model import Grid
     from gridwatch.photos import FilesystemPhotoStore
@@ -195,13 +198,7 @@ def run_embedded(settings: Settings, args: argparse.Namespace) -> int:
     base = f"http://{settings.api.host}:{settings.api.port}"
     sys.stderr.write(f"gridwatch (embedded) at {base}/console/  ·  phone app {base}/app/\n")
     try:
-        uvicorn.run(
-            app,
-            host=settings.api.host,
-            port=settings.api.port,
-            ws="wsproto",
-            log_config=uvicorn_log_config(),
-        )
+        _serve(app, settings)
     finally:
         if simulator is not None:
             simulator.stop()
