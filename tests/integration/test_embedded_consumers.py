@@ -20,7 +20,7 @@ from gridwatch.local_log.sink import LocalSink
 from gridwatch.local_log.source import local_sources
 from gridwatch.notifications import Notification
 from gridwatch.settings import Settings
-from tests.conftest import wait_until
+from tests.conftest import environ, isolated_env, private_database, wait_until
 from tests.integration.staff import staff_on_duty
 from tests.integration.test_api_cases import detection
 
@@ -36,8 +36,16 @@ def log(tmp_path: Path) -> Iterator[LocalLog]:
 
 
 @pytest.fixture(scope="module")
-def staff(settings: Settings, grid: Grid) -> dict[str, User]:
-    return staff_on_duty(settings, grid, grid.cells[CELL])
+def own(run_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A database of this module's own: a dispatcher relays and ticks everything in its store."""
+    env = run_env | isolated_env(tmp_path_factory.mktemp("consumers"))
+    with private_database(env), environ(env):
+        yield Settings()
+
+
+@pytest.fixture(scope="module")
+def staff(own: Settings, grid: Grid) -> dict[str, User]:
+    return staff_on_duty(own, grid, grid.cells[CELL])
 
 
 def notifications(settings: Settings, log: LocalLog) -> list[Notification]:
@@ -50,8 +58,9 @@ def notifications(settings: Settings, log: LocalLog) -> list[Notification]:
 
 
 def test_a_detection_on_the_embedded_log_is_stored_and_dispatched(
-    settings: Settings, grid: Grid, log: LocalLog, staff: dict[str, User]
+    own: Settings, grid: Grid, log: LocalLog, staff: dict[str, User]
 ) -> None:
+    settings = own
     sink, sources = LocalSink(log), local_sources(log)
     found = detection(grid, CELL, Severity.CRITICAL)
     value = found.model_dump_json(by_alias=True).encode()
