@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -24,10 +24,16 @@ def start_platform(
 ) -> dict[str, Proc]:
     """alerts, bridge, streams and api (with `env` over the run's variables), once ready."""
     running = {name: procs(name, env) for name in ("alerts", "bridge", "streams", "api")}
+    wait_for_api(settings, running.values())
+    return running
+
+
+def wait_for_api(settings: Settings, running: Iterable[Proc]) -> None:
+    """Until the API answers /readyz; fails at once, with its log, if a process died."""
     api = httpx.Client(base_url=f"http://{settings.api.host}:{settings.api.port}")
 
     def ready() -> bool:
-        for proc in running.values():
+        for proc in running:
             assert proc.alive(), f"{proc.command} died:\n{proc.tail()}"
         try:
             return api.get("/readyz").status_code == 200
@@ -35,7 +41,6 @@ def start_platform(
             return False
 
     wait_until(ready, timeout=60, what="the API to be ready")
-    return running
 
 
 @contextmanager

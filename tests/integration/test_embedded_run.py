@@ -6,14 +6,13 @@ import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
 from gridwatch.grid.model import Grid
 from gridwatch.settings import Settings
 from tests.conftest import Proc, environ, free_port, isolated_env, private_database, wait_until
-from tests.integration.platform import PIPELINE_TIMEOUT, device, now
+from tests.integration.platform import PIPELINE_TIMEOUT, device, now, wait_for_api
 from tests.support import event, payload
 
 pytestmark = pytest.mark.integration
@@ -40,16 +39,7 @@ def embedded(embedded_env: dict[str, str]) -> Settings:
 def start(embedded: Settings, embedded_env: dict[str, str], procs: Callable[..., Proc]) -> Proc:
     """`gridwatch run`, once its API answers."""
     proc = procs("run", embedded_env)
-    api = f"http://{embedded.api.host}:{embedded.api.port}/readyz"
-
-    def ready() -> bool:
-        assert proc.alive(), f"gridwatch run died:\n{proc.tail()}"
-        try:
-            return httpx.get(api).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_until(ready, timeout=60, what="gridwatch run to be ready")
+    wait_for_api(embedded, [proc])
     return proc
 
 

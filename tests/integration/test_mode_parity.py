@@ -1,0 +1,140 @@
+"""One scenario, both modes: the same events give the same incidents and the same assignments.
+
+The distributed mode (Mosquitto, bridge, Kafka, faust, queue writer, dispatcher, API as
+processes) and the embedded one (`gridwatch run`) each get a platform of their own: run folder,
+database, topics and ports. The scenario publishes over real MQTT and reads the store.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from gridwatch.accounts import User
+from gridwatch.grid.model import Cell, Grid
+from gridwatch.settings import Settings
+from tests.conftest import Proc, environ, free_port, isolated_env, private_database, wait_until
+from tests.integration.platform import (
+    PIPELINE_TIMEOUT,
+    device,
+    now,
+    start_platform,
+    wait_for_api,
+)
+from tests.integration.staff import staff_on_duty
+from tests.support import event, payload
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A running platform: its settings and the MQTT protocol its broker speaks."""
+
+    name: str
+    settings: Settings
+    protocol: str
+
+
+@pytest.fixture(scope="module", params=["distributed", "embedded"])
+def mode(
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    procs: Callable[..., Proc],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Mode]:
+    """The platform of one mode, with a database and topics of its own."""
+    env = isolated_env(tmp_path_factory.mktemp(request.param))
+    if request.param == "embedded":
+        env["GRIDWATCH_MQTT__PORT"] = str(free_port())
+    with private_database(env):
+        with environ(env):
+            own = Settings()
+        if request.param == "distributed":
+            started = [*start_platform(own, procs, env).values(), procs("dispatch", env)]
+            yield Mode("distributed", own, "mqttv5")
+        else:
+            started = [procs("run", env)]
+            wait_for_api(own, started)
+            yield Mode("embedded", own, "mqttv311")
+        # Before the database goes.
+        for proc in started:
+            proc.stop()
+
+
+def publish(mode: Mode, kind: str, dev: str, doc: dict[str, Any]) -> None:
+    """One QoS 1 publish with the real mosquitto_pub."""
+    mqtt = mode.settings.mqtt
+    topic = f"gridwatch/v1/{kind}/{dev}/events"
+    broker = ["-h", mqtt.host, "-p", str(mqtt.port), "-V", mode.protocol, "-q", "1"]
+    subprocess.run(
+        ["mosquitto_pub", *broker, "-t", topic, "-s"],
+        input=payload(doc),
+        check=True,
+        timeout=30,
+    )
+
+
+def outcome(settings: Settings, devices: list[str]) -> list[tuple[Any, ...]]:
+    """Per device: the incident's category, severity, status and assignees, as stored."""
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        return conn.execute(
+            "SELECT e.device_id, i.category, i.severity, i.status,"
+            " ARRAY(SELECT a.assignee_id FROM incident_assignees a"
+            "       WHERE a.incident_id = i.incident_id AND a.active ORDER BY 1)"
+            " FROM incidents i JOIN incident_evidence e USING (incident_id)"
+            " WHERE e.device_id = ANY(%s) ORDER BY e.device_id",
+            (devices,),
+        ).fetchall()
+
+
+def test_the_same_events_give_the_same_incidents_and_assignments(mode: Mode, grid: Grid) -> None:
+    cells: list[Cell] = [grid.cells[len(grid) // 9], grid.cells[len(grid) // 9 + 40]]
+    staff: list[dict[str, User]] = [staff_on_duty(mode.settings, grid, c) for c in cells]
+    fire, smoke, fall = device(), device(), device()
+    t0 = now()
+    (lon, lat), (lon2, lat2) = cells[0].centroid, cells[1].centroid
+    publish(
+        mode, "blue-sky", fire, event(device=fire, event_id=f"{fire}-1", at=t0, lon=lon, lat=lat)
+    )
+    for n in range(3):  # smoke confirmed by one tower's third sighting within the window
+        doc = event(
+            "blue-sky.smoke",
+            device=smoke,
+            event_id=f"{smoke}-{n}",
+            at=t0 + timedelta(seconds=40 * n),
+            lon=lon2,
+            lat=lat2,
+        )
+        publish(mode, "blue-sky", smoke, doc)
+    doc = event(
+        "sharp-eyes.fall",
+        device=fall,
+        event_id=f"{fall}-1",
+        at=t0,
+        lon=lon2,
+        lat=lat2,
+        confidence=0.8,
+    )
+    publish(mode, "sharp-eyes", fall, doc)
+
+    def settled() -> list[tuple[Any, ...]]:
+        rows = outcome(mode.settings, [fire, smoke, fall])
+        done = {r[0] for r in rows if r[3] == "dispatched"}
+        return rows if done == {fire, smoke, fall} else []
+
+    rows = wait_until(settled, timeout=PIPELINE_TIMEOUT, what=f"dispatched incidents ({mode.name})")
+    workers = [s["worker"].id for s in staff]
+    assert sorted({(r[0], r[1], r[2], r[3], tuple(r[4])) for r in rows}) == sorted(
+        {
+            (fire, "fire", 4, "dispatched", (workers[0],)),
+            (smoke, "smoke", 3, "dispatched", (workers[1],)),
+            (fall, "fall", 3, "dispatched", (workers[1],)),
+        }
+    )
