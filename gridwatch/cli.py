@@ -16,6 +16,8 @@ from gridwatch.settings import Settings
 if TYPE_CHECKING:
     import psycopg
 
+    from gridwatch.embedded import Embedded
+
 log = logging.getLogger("gridwatch")
 
 
@@ -176,6 +178,20 @@ def _serve(app: Any, settings: Settings) -> None:
     )
 
 
+def _report(embedded: Embedded, every_s: float = 10.0) -> None:
+    """What is going on, every `every_s` seconds, on stderr (the process's console)."""
+    import time
+
+    read = 0
+    while True:
+        time.sleep(every_s)
+        try:
+            line, read = embedded.status(read, every_s)
+        except Exception as exc:  # the status must never take the platform down
+            line = f"status unavailable: {exc!r}"
+        sys.stderr.write(f"[gridwatch] {line}\n")
+
+
 def run_embedded(settings: Settings, args: argparse.Namespace) -> int:
     """The whole platform in one process: broker, detectors, queues, dispatch, API."""
     import threading
@@ -193,6 +209,7 @@ def run_embedded(settings: Settings, args: argparse.Namespace) -> int:
     if args.demo:
         simulator = Simulator(grid, settings.mqtt, devices=args.devices, seed=args.seed, rate=1.0)
         threading.Thread(target=simulator.run, name="simulate", daemon=True).start()
+    threading.Thread(target=_report, args=(embedded,), name="status", daemon=True).start()
     photos = FilesystemPhotoStore(settings.run_dir / "photos")
     app = create_app(settings, grid=grid, sink=embedded.sink, photos=photos, feed=embedded.feed())
     base = f"http://{settings.api.host}:{settings.api.port}"

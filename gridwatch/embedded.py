@@ -79,6 +79,7 @@ class Embedded:
         self.sources = local_sources(self.log)
         self.parts: list[Part] = []
         self._broker_stop = threading.Event()
+        self._streams: EmbeddedStreams | None = None
 
     def _broker(self) -> None:
         router = Router(self.settings.kafka, self.grid, rejected_by="embedded-broker")
@@ -130,7 +131,7 @@ class Embedded:
         """Migrate the store, then start broker, detectors, queue writer and dispatcher."""
         with psycopg.connect(self.settings.postgres.conninfo(), autocommit=True) as conn:
             migrate(conn)
-        streams = EmbeddedStreams(
+        self._streams = streams = EmbeddedStreams(
             self.settings,
             self.grid,
             sources=self.sources,
@@ -153,6 +154,23 @@ class Embedded:
         for part in reversed(self.parts):
             part.thread.join(timeout=20)
         self.log.close()
+
+    def status(self, read_before: int, seconds: float) -> tuple[str, int]:
+        """The status line over the last `seconds`, and the record count to pass next time."""
+        streams = self._streams
+        if streams is None:
+            return "starting", 0
+        read = streams.records_read
+        with psycopg.connect(self.settings.postgres.conninfo()) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM incidents WHERE status NOT IN ('closed', 'cancelled')"
+            ).fetchone()
+        line = (
+            f"devices online {streams.devices_online} · "
+            f"events/s {(read - read_before) / seconds:.1f} · "
+            f"incidents open {row[0] if row else 0}"
+        )
+        return line, read
 
     def feed(self) -> Feed:
         """The API's notification feed from this log."""

@@ -63,6 +63,9 @@ class EmbeddedStreams:
         self.pipeline = Pipeline(settings.detect, grid)
         self._failures: list[BaseException] = []
         self._stop = threading.Event()
+        # For the status line, replaced whole after each batch (read from another thread).
+        self.records_read = 0
+        self.devices_online = 0
 
     def _send(self, topic: str, key: str, value: bytes) -> None:
         self._sink.send(topic, key.encode(), value, self._refused)
@@ -96,6 +99,7 @@ class EmbeddedStreams:
             )
             return
         self._emit(self.pipeline.feed(parsed))
+        self.records_read += 1
 
     def _restore(self) -> dict[TopicPartition, int]:
         """The kept state into the pipeline; the offsets it had seen."""
@@ -146,6 +150,11 @@ class EmbeddedStreams:
                         # Keep nothing past what the log refused: a restart replays it.
                         raise RuntimeError(f"the log refused a record: {self._failures[0]!r}")
                     self._keep(offsets)
+                    self.devices_online = sum(
+                        1
+                        for d in self.pipeline.devices.values()
+                        if not d.silent and d.offline_at is None
+                    )
                     consumer.commit(
                         {tp: OffsetAndMetadata(at, "", -1) for tp, at in offsets.items()}
                     )

@@ -78,6 +78,15 @@ def test_one_process_turns_an_mqtt_fire_into_an_incident_and_survives_a_sigkill(
         lambda: incidents_of(embedded, first), timeout=PIPELINE_TIMEOUT, what="the incident"
     )
     assert category == "fire"
+    # It says what is going on, every ten seconds.
+    wait_until(
+        lambda: (
+            "devices online 1 · events/s" in running.log_path.read_text("utf-8")
+            and "incidents open 1" in running.log_path.read_text("utf-8")
+        ),
+        timeout=30,
+        what="the status line",
+    )
 
     running.kill()
     restarted = start(embedded, embedded_env, procs)
