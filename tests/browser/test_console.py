@@ -46,14 +46,23 @@ def sign_in(desk: BrowserContext, account: Account) -> Page:
 
 
 def open_incident_in(
-    api: httpx.Client, token: str, cell: Cell, *, status: str = "dispatched"
+    api: httpx.Client,
+    token: str,
+    cell: Cell,
+    *,
+    status: str = "dispatched",
+    category: str | None = None,
 ) -> str:
-    """The id of the incident the dispatcher has brought to `status` in `cell`."""
+    """The id of the incident (of `category`, if given) brought to `status` in `cell`."""
     headers = {"Authorization": f"Bearer {token}"}
 
     def found() -> str | None:
         page = api.get("/v1/cells/queue", params={"cell": cell.id}, headers=headers).json()
-        ready = [i["incident_id"] for i in page["items"] if i["status"] == status]
+        ready = [
+            i["incident_id"]
+            for i in page["items"]
+            if i["status"] == status and category in (None, i["category"])
+        ]
         return ready[0] if ready else None
 
     incident: str = wait_until(found, timeout=PIPELINE_TIMEOUT, what=f"a {status} incident")

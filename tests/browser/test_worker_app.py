@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.settings import Settings
@@ -98,9 +98,14 @@ class Scene:
         fire = event(device=dev, event_id=f"{dev}-1", at=now(), lon=lon, lat=lat)
         publish(self.settings, dev, fire)
 
+    def fire_cards(self) -> Locator:
+        """The queue's cards of fires sent to me ("本网格" marks one only in my cell)."""
+        cards = self.page.locator(".card[data-incident]").filter(has_text="火情")
+        return cards.filter(has_not_text="本网格")
+
     def arrived(self) -> str:
-        """Wait for an incident card in the queue; its id."""
-        card = self.page.locator(".card[data-incident]").first
+        """Wait until a fire is sent to me (not merely stored in my cell); its card's id."""
+        card = self.fire_cards().first
         expect(card).to_be_visible(timeout=PIPELINE_MS)
         incident = card.get_attribute("data-incident")
         assert incident
@@ -111,7 +116,7 @@ class Scene:
         worker = self.signed_in_worker(cell)
         self.fire(cell)
         incident = self.arrived()
-        self.page.locator(".card").first.click()
+        self.page.locator(f'.card[data-incident="{incident}"]').click()
         expect(self.page.locator("#map svg")).to_be_visible()
         return worker, incident
 
@@ -160,11 +165,12 @@ def test_a_pushed_fire_is_accepted_and_resolved_with_photo_and_fix(
     expect(page.locator("#toast")).to_contain_text("新任务", timeout=PIPELINE_MS)
     shot(page, "worker-pushed")
     incident = scene.arrived()
-    expect(page.locator(".card .badge[data-status]")).to_have_text("待签收")
-    expect(page.locator(".card .clock[data-due]")).to_contain_text("剩余")
+    card = page.locator(f'.card[data-incident="{incident}"]')
+    expect(card.locator(".badge[data-status]")).to_have_text("待签收")
+    expect(card.locator(".clock[data-due]")).to_contain_text("剩余")
     shot(page, "worker-queue")
 
-    page.locator(".card").first.click()
+    card.click()
     expect(page.locator("#map svg .incident")).to_be_visible()
     page.get_by_role("button", name="签收").click()
     expect(page.locator(".badge[data-status]")).to_have_text("已签收")
@@ -302,7 +308,7 @@ def test_a_reconnecting_phone_catches_up_without_repeats(scene: Scene, cells: li
     page.wait_for_function(f"Number({since}) > 0", timeout=SYNC_MS)
     assert page.evaluate("pushes.length") == 1
     assert len(acks) == 2  # acknowledged again at the repeat, shown once
-    expect(page.locator(".card[data-incident]")).to_have_count(1)
+    expect(scene.fire_cards()).to_have_count(1)
 
 
 def test_duty_and_location_sharing(scene: Scene, cells: list[Cell]) -> None:
