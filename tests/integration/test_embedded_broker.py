@@ -182,20 +182,22 @@ def test_every_acknowledged_event_survives_a_sigkill_of_the_broker(tmp_path: Pat
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-    acked: set[int] = set()
-    camera = device(port)
-    infos = {}
-    for n in range(400):
-        doc = event(device="cam-3", event_id=f"cam-3-{n}", lon=LON, lat=LAT)
-        infos[n] = camera.publish("gridwatch/v1/blue-sky/cam-3/events", payload(doc), qos=1)
-    wait_until(
-        lambda: sum(i.is_published() for i in infos.values()) >= 100,
-        timeout=60,
-        what="a hundred acks",
-    )
-    os.kill(server.pid, signal.SIGKILL)
-    server.wait(10)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        camera = device(port)
+        infos = {}
+        for n in range(400):
+            doc = event(device="cam-3", event_id=f"cam-3-{n}", lon=LON, lat=LAT)
+            infos[n] = camera.publish("gridwatch/v1/blue-sky/cam-3/events", payload(doc), qos=1)
+        wait_until(
+            lambda: sum(i.is_published() for i in infos.values()) >= 100,
+            timeout=60,
+            what="a hundred acks",
+        )
+    finally:
+        # Killed mid-stream, or left behind by a failure above: never outlives the test.
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(10)
     acked = {n for n, info in infos.items() if info.is_published()}
     camera.loop_stop()
     log = LocalLog(tmp_path, partitions=2)
