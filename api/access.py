@@ -65,6 +65,21 @@ def list_scope(user: User, grid: Grid) -> ListScope:
     return ListScope(under, "dispute" if user.role == "mediator" else None)
 
 
+def requested_scope(user: User, grid: Grid, cell: str | None) -> ListScope:
+    """The cells (and kind) a list shows: `cell` if given and in the caller's area, else all of it.
+
+    404 for a cell the grid does not have, 403 for one outside the area.
+    """
+    if cell is not None and grid.get(cell) is None:
+        raise ApiError(404, "unknown_cell", f"no grid cell has id {cell!r}")
+    scope = list_scope(user, grid)
+    if cell is None:
+        return scope
+    if scope.cells is not None and cell not in scope.cells:
+        raise ApiError(403, "not_your_cell", f"cell {cell} is outside your area ({user.node})")
+    return ListScope(frozenset({cell}), scope.kind)
+
+
 def account_nodes(user: User, grid: Grid) -> frozenset[str] | None:
     """Nodes whose accounts a desk may name in a step: its subtree and the levels above it."""
     if user.role in ("operator", "admin") or user.node == grid.county:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import mapping
 
-from api.access import list_scope
+from api.access import requested_scope
 from api.deps import ConnDep, DeskUser, GridDep
 from api.errors import ApiError
 from api.loop_schemas import ClockRead, clock_read
@@ -98,15 +98,10 @@ async def read_open_queue(
     limit: Annotated[int, Query(ge=1, le=2000, description="At most this many.")] = 500,
 ) -> OpenQueuePage:
     """Every open incident the caller may oversee (a supervisor: under their node)."""
-    if cell is not None and grid.get(cell) is None:
-        raise ApiError(404, "unknown_cell", f"no grid cell has id {cell!r}")
     # The area is filtered in SQL, before the limit: a supervisor's queue is never cut short
     # by other townships' incidents.
-    scope = list_scope(desk, grid)
-    if cell is not None and scope.cells is not None and cell not in scope.cells:
-        raise ApiError(403, "not_your_cell", f"cell {cell} is outside your area ({desk.node})")
-    cells = [cell] if cell is not None else scope.cells
-    rows = await list_open(conn, cells=cells, kind=scope.kind, limit=limit)
+    scope = requested_scope(desk, grid, cell)
+    rows = await list_open(conn, cells=scope.cells, kind=scope.kind, limit=limit)
     now = datetime.now(UTC)
     items = [_open(row, now) for row in rows]
     return OpenQueuePage(items=items, count=len(items))

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.access import check_may_see, list_scope
+from api.access import check_may_see, requested_scope
 from api.deps import ConnDep, CurrentUser, GridDep
 from api.errors import ApiError
 from api.schemas import EvidenceRead, IncidentDetail, IncidentPage, IncidentRead, Point
@@ -33,13 +33,10 @@ async def list_queue(
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many.")] = 50,
 ) -> IncidentPage:
     """Incidents of the caller's area, most severe first and newest first within a severity."""
-    if cell is not None and grid.get(cell) is None:
-        raise ApiError(404, "unknown_cell", f"no grid cell has id {cell!r}")
-    scope = list_scope(user, grid)
-    if cell is not None and scope.cells is not None and cell not in scope.cells:
-        raise ApiError(403, "not_your_cell", f"cell {cell} is outside your area ({user.node})")
-    cells = [cell] if cell is not None else scope.cells
-    rows = await list_incidents(conn, cells=cells, kind=scope.kind, status=status, limit=limit)
+    scope = requested_scope(user, grid, cell)
+    rows = await list_incidents(
+        conn, cells=scope.cells, kind=scope.kind, status=status, limit=limit
+    )
     items = [IncidentRead.model_validate(with_location(r)) for r in rows]
     return IncidentPage(items=items, count=len(items))
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.access import account_nodes, list_scope, worker_can_see
+from api.access import account_nodes, list_scope, requested_scope, worker_can_see
+from api.errors import ApiError
 from gridwatch.accounts import User
 from gridwatch.people import Role
 from tests.unit.test_assignment import GRID
@@ -101,3 +102,14 @@ def test_the_cells_under_a_node_are_its_subtree() -> None:
         "410523": {c.id for c in GRID.cells},
     }
     assert GRID.cells_under("nowhere") == ()
+
+
+def test_a_list_of_one_cell_must_be_a_cell_of_the_callers_area() -> None:
+    supervisor = user("supervisor", "V1")
+    assert requested_scope(supervisor, GRID, "a2").cells == frozenset({"a2"})
+    assert requested_scope(supervisor, GRID, None).cells == frozenset({"a1", "a2"})
+    with pytest.raises(ApiError) as outside:
+        requested_scope(supervisor, GRID, "b1")
+    with pytest.raises(ApiError) as unknown:
+        requested_scope(supervisor, GRID, "nowhere")
+    assert (outside.value.status, unknown.value.status) == (403, 404)
