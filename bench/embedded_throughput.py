@@ -19,14 +19,11 @@ slow the publishers down (acks wait for the log), not grow memory or lose events
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,30 +37,10 @@ from bench.payloads import build_events
 from bench.processes import check_alive, running
 from gridwatch.grid.model import Grid
 from gridwatch.settings import Settings
+from tests.conftest import free_port, isolated_env, private_database
 
 IN_FLIGHT = 100
 DEVICE = "bench-emb"
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def database(base: Settings) -> Iterator[str]:
-    """A database of its own for one run, dropped after."""
-    name = f"gridwatch_b{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base.postgres.conninfo(), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}".encode())
-    try:
-        yield name
-    finally:
-        with psycopg.connect(base.postgres.conninfo(), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
 
 
 def rss_kib(pid: int) -> int:
@@ -110,15 +87,12 @@ def one_run(base: Settings, grid: Grid, events: int, connections: int, log: Path
     tag = uuid.uuid4().hex[:6]
     payloads = [body for _, body in build_events(grid.cells, DEVICE, tag, events)]
     topic = f"gridwatch/v1/sharp-eyes/{DEVICE}/events"
-    mqtt_port, api_port = free_port(), free_port()
-    with database(base) as name, tempfile.TemporaryDirectory() as run_dir:
-        env = {
-            "GRIDWATCH_RUN_DIR": run_dir,
-            "GRIDWATCH_POSTGRES__DATABASE": name,
-            "GRIDWATCH_MQTT__PORT": str(mqtt_port),
-            "GRIDWATCH_API__PORT": str(api_port),
-        }
-        with running(["-m", "gridwatch.cli", "run"], env, log) as proc:
+    mqtt_port = free_port()
+    with tempfile.TemporaryDirectory() as run_dir:
+        # A platform of its own, as the tests make one: database, run folder, ports.
+        env = isolated_env(Path(run_dir)) | {"GRIDWATCH_MQTT__PORT": str(mqtt_port)}
+        api_port, name = env["GRIDWATCH_API__PORT"], env["GRIDWATCH_POSTGRES__DATABASE"]
+        with private_database(env), running(["-m", "gridwatch.cli", "run"], env, log) as proc:
             deadline = time.monotonic() + READY_TIMEOUT_S
             while True:
                 check_alive(proc, log, "gridwatch run")
