@@ -29,6 +29,7 @@ from api.loop_schemas import (
     WarningRead,
     clock_read,
 )
+from api.publish import ACK_TIMEOUT_S
 from api.step_body import STEP_BODY_DOC, read_step_body
 from gridwatch.accounts import User
 from gridwatch.durable import send_durably
@@ -71,9 +72,6 @@ _COMMANDS: Mapping[Action, type[Command]] = {
     cls.model_fields["action"].default: cls for cls in get_args(Command)
 }
 _AWARE = TypeAdapter(AwareDatetime)
-# The ending's send holds a pooled connection (the outbox row's lock): short, since the relay
-# sends it anyway if Kafka is slow.
-ENDING_TIMEOUT_S = 3.0
 # Commands naming people: each must be an account that may sign in.
 _NAMING: frozenset[Action] = frozenset({"dispatch", "reassign", "escalate"})
 
@@ -143,7 +141,7 @@ async def _send_ending(
             claimed = await claim_records(conn, limit=len(row_ids), ids=row_ids)
             for _row, record in claimed:
                 await send_durably(
-                    sink, record.topic, record.key, record.value, timeout_s=ENDING_TIMEOUT_S
+                    sink, record.topic, record.key, record.value, timeout_s=ACK_TIMEOUT_S
                 )
             await delete_records(conn, [row for row, _ in claimed])
     except Exception as exc:
