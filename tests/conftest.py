@@ -204,17 +204,20 @@ def procs(
         sys.stderr.write(f"\n--- {proc.log_path.name} tail ---\n{proc.tail()}\n")
 
 
-def mosquitto_pub_command(settings: Settings, topic: str, *options: str) -> list[str]:
-    """The real mosquitto_pub client publishing QoS 1 over MQTT 5 to `topic`."""
-    mqtt = ["-h", settings.mqtt.host, "-p", str(settings.mqtt.port), "-V", "mqttv5", "-q", "1"]
+def mosquitto_pub_command(
+    settings: Settings, topic: str, *options: str, protocol: str = "mqttv5"
+) -> list[str]:
+    """The real mosquitto_pub client publishing QoS 1 to `topic` (MQTT 5, or `protocol`)."""
+    mqtt = ["-h", settings.mqtt.host, "-p", str(settings.mqtt.port), "-V", protocol, "-q", "1"]
     return ["mosquitto_pub", *mqtt, "-t", topic, *options]
 
 
-def mosquitto_pub(settings: Settings, topic: str, message: bytes) -> None:
+def mosquitto_pub(
+    settings: Settings, topic: str, message: bytes, *, protocol: str = "mqttv5"
+) -> None:
     """Publish one message read from stdin (-s)."""
-    subprocess.run(
-        mosquitto_pub_command(settings, topic, "-s"), input=message, check=True, timeout=30
-    )
+    command = mosquitto_pub_command(settings, topic, "-s", protocol=protocol)
+    subprocess.run(command, input=message, check=True, timeout=30)
 
 
 @pytest.fixture(scope="session")

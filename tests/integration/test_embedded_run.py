@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,7 +10,15 @@ import pytest
 
 from gridwatch.grid.model import Grid
 from gridwatch.settings import Settings
-from tests.conftest import Proc, environ, free_port, isolated_env, private_database, wait_until
+from tests.conftest import (
+    Proc,
+    environ,
+    free_port,
+    isolated_env,
+    mosquitto_pub,
+    private_database,
+    wait_until,
+)
 from tests.integration.platform import PIPELINE_TIMEOUT, device, now, wait_for_api
 from tests.support import event, payload
 
@@ -45,14 +52,8 @@ def start(embedded: Settings, embedded_env: dict[str, str], procs: Callable[...,
 
 def publish(embedded: Settings, dev: str, doc: dict[str, Any]) -> None:
     """A camera's QoS 1 publish over MQTT 3.1.1, the protocol of the in-process broker."""
-    command = ["mosquitto_pub", "-h", embedded.mqtt.host, "-p", str(embedded.mqtt.port)]
     topic = f"gridwatch/v1/blue-sky/{dev}/events"
-    subprocess.run(
-        [*command, "-V", "mqttv311", "-q", "1", "-t", topic, "-s"],
-        input=payload(doc),
-        check=True,
-        timeout=30,
-    )
+    mosquitto_pub(embedded, topic, payload(doc), protocol="mqttv311")
 
 
 def incidents_of(embedded: Settings, dev: str) -> list[tuple[str, str]]:

@@ -7,7 +7,6 @@ database, topics and ports. The scenario publishes over real MQTT and reads the 
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +18,15 @@ import pytest
 from gridwatch.accounts import User
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.settings import Settings
-from tests.conftest import Proc, environ, free_port, isolated_env, private_database, wait_until
+from tests.conftest import (
+    Proc,
+    environ,
+    free_port,
+    isolated_env,
+    mosquitto_pub,
+    private_database,
+    wait_until,
+)
 from tests.integration.platform import (
     PIPELINE_TIMEOUT,
     device,
@@ -70,15 +77,8 @@ def mode(
 
 def publish(mode: Mode, kind: str, dev: str, doc: dict[str, Any]) -> None:
     """One QoS 1 publish with the real mosquitto_pub."""
-    mqtt = mode.settings.mqtt
     topic = f"gridwatch/v1/{kind}/{dev}/events"
-    broker = ["-h", mqtt.host, "-p", str(mqtt.port), "-V", mode.protocol, "-q", "1"]
-    subprocess.run(
-        ["mosquitto_pub", *broker, "-t", topic, "-s"],
-        input=payload(doc),
-        check=True,
-        timeout=30,
-    )
+    mosquitto_pub(mode.settings, topic, payload(doc), protocol=mode.protocol)
 
 
 def outcome(settings: Settings, devices: list[str]) -> list[tuple[Any, ...]]:
