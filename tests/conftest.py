@@ -30,6 +30,7 @@ from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from gridwatch.store.users import insert_user
 from ingest.kafka_sink import KafkaSink
+from tests.far_cells import FarCells
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -224,6 +225,12 @@ def mosquitto_pub(
 def grid(settings: Settings) -> Grid:
     """The grid the processes under test load."""
     return Grid.load(settings.grid.path)
+
+
+@pytest.fixture(scope="session")
+def far_cells(grid: Grid) -> FarCells:
+    """The run's cells for tests that raise incidents (see FarCells)."""
+    return FarCells(grid)
 
 
 def read_topic(

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from gridwatch.store.people import import_roster
 from tests.conftest import REPO, Proc, add_user
+from tests.far_cells import FarCells
 from tests.integration.platform import start_platform
 from tests.integration.staff import always_on_duty
 
@@ -119,10 +119,9 @@ def access_token(api: httpx.Client, account: Account) -> str:
 
 
 @pytest.fixture(scope="module")
-def field_cell(grid: Grid, request: pytest.FixtureRequest) -> Cell:
-    """A cell of this module's own, chosen by its name so that runs repeat."""
-    index = zlib.crc32(request.module.__name__.encode()) % len(grid)
-    return grid.cells[index]
+def field_cell(far_cells: FarCells) -> Cell:
+    """A cell of this module's own, far from every other test's incidents."""
+    return far_cells.one()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -12,10 +11,11 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from gridwatch.grid.model import Cell, Grid
+from gridwatch.grid.model import Cell
 from gridwatch.settings import Settings
 from tests.browser.conftest import Account, access_token
 from tests.conftest import wait_until
+from tests.far_cells import FarCells
 from tests.integration.platform import PIPELINE_TIMEOUT, device, now, publish
 from tests.support import event
 
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.integration
 CRITICAL_FILL = "#ff1f4f"
 Enrol = Callable[..., Account]
 Shot = Callable[[Page, str], Path]
-
-
-@pytest.fixture(scope="module")
-def field_cell(grid: Grid, run_env: dict[str, str]) -> Cell:
-    """A whole cell of this run's own: other runs publish on the same broker, and their
-    bridges and ours all hear every device, so a fixed cell may already be red."""
-    whole = [c for c in grid.cells if c.area_km2 > 0.5]
-    return random.Random(run_env["GRIDWATCH_KAFKA__TOPIC_PREFIX"]).choice(whole)
 
 
 def sign_in(desk: BrowserContext, account: Account) -> Page:
@@ -97,12 +89,11 @@ def air_station_in(settings: Settings, cell: Cell, hours: int = 24) -> None:
         publish(settings, dev, doc)
 
 
-def reports_around(api: httpx.Client, grid: Grid, away_from: Cell) -> None:
+def reports_around(api: httpx.Client, far_cells: FarCells) -> None:
     """People's reports of every severity in a few other cells: the wall as on a working day."""
-    rng = random.Random(away_from.id)
-    others = [c for c in grid.cells if c.id != away_from.id]
-    for category in ("smoke", "fight", "quarrel", "crowd", "other", "other"):
-        lon, lat = rng.choice(others).centroid
+    categories = ("smoke", "fight", "quarrel", "crowd", "other", "other")
+    for category, cell in zip(categories, far_cells.take(len(categories)), strict=True):
+        lon, lat = cell.centroid
         note = f"{category} seen from the road"
         report = {"category": category, "note": note, "location": {"lat": lat, "lon": lon}}
         assert api.post("/v1/reports", json=report).status_code == 201
@@ -114,7 +105,7 @@ def test_an_incident_from_mqtt_colours_its_cell_and_the_operator_reassigns_it(
     settings: Settings,
     enrol: Enrol,
     field_cell: Cell,
-    grid: Grid,
+    far_cells: FarCells,
     shot: Shot,
 ) -> None:
     operator, workers = enrol("operator"), [enrol("worker"), enrol("worker")]
@@ -124,7 +115,7 @@ def test_an_incident_from_mqtt_colours_its_cell_and_the_operator_reassigns_it(
     calm = cell.get_attribute("fill")
 
     air_station_in(settings, field_cell)
-    reports_around(api, grid, field_cell)
+    reports_around(api, far_cells)
     fire_in(settings, field_cell)
     expect(cell).to_have_attribute("data-severity", "4", timeout=PIPELINE_TIMEOUT * 1000)
     expect(cell).to_have_attribute("fill", CRITICAL_FILL)

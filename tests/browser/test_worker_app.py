@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +12,11 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 
-from gridwatch.grid.model import Cell, Grid
+from gridwatch.grid.model import Cell
 from gridwatch.settings import Settings
 from tests.browser.conftest import Account, access_token
 from tests.conftest import wait_until
+from tests.far_cells import FarCells
 from tests.integration.platform import PIPELINE_TIMEOUT, device, now, publish
 from tests.support import event
 
@@ -26,8 +26,6 @@ PHOTO = Path(__file__).parent / "fixtures" / "after.jpg"
 # Playwright counts in milliseconds; the pipeline's budget is the integration tests' own.
 PIPELINE_MS = PIPELINE_TIMEOUT * 1000
 SYNC_MS = 60_000
-# Incidents of different tests must not be fused into one: their cells lie this far apart.
-APART_M = 3000.0
 # The notifications the service worker shows, as [title, tag, incident]; null while none.
 SHOWN_NOTIFICATIONS = """async () => {
     const shown = await (await navigator.serviceWorker.ready).getNotifications();
@@ -37,24 +35,10 @@ SHOWN_NOTIFICATIONS = """async () => {
 CELLS = 9
 
 
-def metres(a: Cell, b: Cell) -> float:
-    """Distance between two cells' centroids (equirectangular; cells are a few km apart)."""
-    (lon1, lat1), (lon2, lat2) = a.centroid, b.centroid
-    dx = (lon1 - lon2) * math.cos(math.radians((lat1 + lat2) / 2))
-    return math.hypot(dx, lat1 - lat2) * 111_320
-
-
 @pytest.fixture(scope="module")
-def cells(grid: Grid, field_cell: Cell) -> list[Cell]:
-    """`field_cell` and more cells, far enough apart that fusion keeps their incidents apart."""
-    chosen = [field_cell]
-    start = grid.cells.index(field_cell)
-    for cell in grid.cells[start:] + grid.cells[:start]:
-        if all(metres(cell, c) > APART_M for c in chosen):
-            chosen.append(cell)
-        if len(chosen) == CELLS:
-            return chosen
-    pytest.fail(f"the grid has no {CELLS} cells far enough apart")
+def cells(field_cell: Cell, far_cells: FarCells) -> list[Cell]:
+    """`field_cell` and more cells of this module's own, one for each test."""
+    return [field_cell, *far_cells.take(CELLS - 1)]
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from gridwatch.records import ReportFiled
 from gridwatch.settings import Settings
 from ingest.kafka_sink import KafkaSink
 from tests.conftest import add_user, bearer, read_topic
+from tests.far_cells import FarCells
 
 pytestmark = pytest.mark.integration
 PASSWORD = "a long passphrase"
@@ -189,9 +190,9 @@ def test_lifting_an_adjustment_needs_a_supervisor_operator_or_admin(
 
 
 def test_a_signed_in_workers_report_carries_their_identity(
-    client: TestClient, settings: Settings, grid: Grid, worker: User
+    client: TestClient, settings: Settings, far_cells: FarCells, worker: User
 ) -> None:
-    lon, lat = grid.cells[3].centroid
+    lon, lat = far_cells.one().centroid
     report = {
         "category": "fire",
         "note": "smoke by the school",

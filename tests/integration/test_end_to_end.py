@@ -24,6 +24,7 @@ from tests.conftest import (
     read_topic,
     wait_until,
 )
+from tests.far_cells import FarCells
 from tests.integration.platform import (
     PIPELINE_TIMEOUT,
     api_client,
@@ -51,9 +52,9 @@ def api(settings: Settings, platform: dict[str, Proc], operator: User) -> Iterat
 
 
 def test_fire_event_becomes_one_incident_in_its_cell(
-    settings: Settings, api: httpx.Client, grid: Grid
+    settings: Settings, api: httpx.Client, far_cells: FarCells
 ) -> None:
-    cell = grid.cells[len(grid) // 2]
+    cell = far_cells.one()
     lon, lat = cell.centroid
     assert api.get("/v1/cells", params={"lat": lat, "lon": lon}).json()["cell_id"] == cell.id
     dev = device()
@@ -76,9 +77,9 @@ def test_fire_event_becomes_one_incident_in_its_cell(
 
 
 def test_an_event_published_three_times_gives_one_incident(
-    settings: Settings, api: httpx.Client, grid: Grid
+    settings: Settings, api: httpx.Client, far_cells: FarCells
 ) -> None:
-    cell = grid.cells[len(grid) // 3]
+    cell = far_cells.one()
     lon, lat = cell.centroid
     dev, witness = device(), device()
     at = now()
@@ -119,7 +120,7 @@ def read_dead_letters(settings: Settings, devices: set[str], want: int) -> list[
 
 
 def test_bad_messages_are_dead_lettered_with_a_specific_reason(
-    settings: Settings, api: httpx.Client, grid: Grid, platform: dict[str, Proc]
+    settings: Settings, api: httpx.Client, far_cells: FarCells, platform: dict[str, Proc]
 ) -> None:
     devs = {name: device() for name in ("json", "id", "type", "outside")}
     missing_id = event(device=devs["id"], at=now())
@@ -143,10 +144,9 @@ def test_bad_messages_are_dead_lettered_with_a_specific_reason(
     assert by_device[devs["outside"]].code == "outside_grid"
     assert by_device[devs["json"]].payload == bad["json"]
 
-    # The bridge is still running and still moves good events. (Cells near the first ones in
-    # the grid file take other tests' reported fires, which a fire here would join.)
+    # The bridge is still running and still moves good events.
     assert platform["bridge"].alive()
-    cell = grid.cells[len(grid) * 2 // 3]
+    cell = far_cells.one()
     dev = device()
     publish(
         settings,

@@ -18,6 +18,7 @@ from gridwatch.incidents import IncidentEnded
 from gridwatch.settings import Settings
 from gridwatch.wire import FEEDBACK_RECORD
 from tests.conftest import Proc, read_topic, wait_until
+from tests.far_cells import FarCells
 from tests.integration.platform import PIPELINE_TIMEOUT, device, now, publish, start_platform
 from tests.integration.staff import PASSWORD, staff_on_duty
 from tests.support import event
@@ -27,9 +28,9 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
 
 @pytest.fixture(scope="module")
-def cell(grid: Grid) -> Cell:
-    """A cell no other module dispatches in."""
-    return grid.cells[len(grid) // 5]
+def cell(far_cells: FarCells) -> Cell:
+    """A cell no other module dispatches in or raises incidents near."""
+    return far_cells.one()
 
 
 @pytest.fixture(scope="module")

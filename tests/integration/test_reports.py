@@ -27,6 +27,7 @@ from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
 from tests.conftest import free_port, read_topic
+from tests.far_cells import FarCells
 
 pytestmark = pytest.mark.integration
 
@@ -46,8 +47,9 @@ def png_pixel() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def cell(grid: Grid) -> Cell:
-    return grid.cells[11]
+def cell(far_cells: FarCells) -> Cell:
+    """Where the reports are filed: the next module's stream worker raises their incidents."""
+    return far_cells.one()
 
 
 @pytest.fixture(scope="module")

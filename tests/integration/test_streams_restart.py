@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from gridwatch.geo.crs import haversine_m
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.kafka_admin import ensure_topics
 from gridwatch.records import RoutedEvent
@@ -20,6 +19,7 @@ from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
 from ingest.validate import route_message
 from tests.conftest import Proc, wait_until
+from tests.far_cells import FarCells
 from tests.support import event, payload
 
 pytestmark = pytest.mark.integration
@@ -69,17 +69,6 @@ class Producer:
         self._sink.close()
 
 
-def spread_cells(grid: Grid, count: int, apart_m: float = 2000.0) -> list[Cell]:
-    """Cells at least `apart_m` from one another, so fusion keeps their incidents apart."""
-    chosen: list[Cell] = []
-    for cell in grid.cells:
-        if all(haversine_m(*cell.centroid, *c.centroid) >= apart_m for c in chosen):
-            chosen.append(cell)
-        if len(chosen) == count:
-            return chosen
-    raise AssertionError(f"the grid has fewer than {count} cells {apart_m} m apart")
-
-
 def incidents(settings: Settings, prefix: str) -> dict[str, tuple[str, int]]:
     """Incidents with evidence from devices named `prefix*`: id → (category, that evidence).
 
@@ -96,12 +85,12 @@ def incidents(settings: Settings, prefix: str) -> dict[str, tuple[str, int]]:
 
 
 def test_smoke_half_confirmed_before_a_kill_is_confirmed_after_it(
-    settings: Settings, grid: Grid, workers: dict[str, Proc]
+    settings: Settings, grid: Grid, far_cells: FarCells, workers: dict[str, Proc]
 ) -> None:
     tag = f"sm{uuid.uuid4().hex[:6]}"
     producer = Producer(settings, grid)
     at = datetime.now(UTC).replace(microsecond=0)
-    cell = grid.cells[len(grid) // 4]
+    cell = far_cells.one()
     # Two of the three sightings persistence needs, then a fall in the same cell: the fall's
     # incident shows that the two sightings (earlier on the same partition) were processed.
     producer.send("blue-sky.smoke", f"{tag}-cam", "s0", at, cell)
@@ -125,11 +114,11 @@ def test_smoke_half_confirmed_before_a_kill_is_confirmed_after_it(
 
 
 def test_a_kill_in_the_middle_of_a_burst_loses_and_doubles_nothing(
-    settings: Settings, grid: Grid, workers: dict[str, Proc]
+    settings: Settings, grid: Grid, far_cells: FarCells, workers: dict[str, Proc]
 ) -> None:
     tag = f"bu{uuid.uuid4().hex[:6]}"
     cells, per_cell = 30, 10
-    spread = spread_cells(grid, cells)
+    spread = far_cells.take(cells)
     producer = Producer(settings, grid)
     at = datetime.now(UTC).replace(microsecond=0)
 
