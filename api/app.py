@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -31,6 +31,7 @@ from api.routes import (
     reports,
 )
 from api.routes import photos as photo_routes
+from api.routes.health import Probe, server_probes
 from api.ui import mount_screens
 from gridwatch.grid.model import Grid
 from gridwatch.ports import PhotoStore, RecordSink
@@ -44,8 +45,12 @@ def create_app(
     sink: RecordSink | None = None,
     photos: PhotoStore | None = None,
     feed: Feed | None = None,
+    probes: Mapping[str, Probe] | None = None,
 ) -> FastAPI:
-    """Build the API; the pool opens, the grid loads and `feed` starts when the app starts."""
+    """Build the API; the pool opens, the grid loads and `feed` starts when the app starts.
+
+    `probes` are the optional dependencies /readyz reports: Kafka and MQTT unless given.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +88,7 @@ def create_app(
     app.state.sink = sink
     app.state.photos = photos
     app.state.hub = Hub()
+    app.state.probes = server_probes(settings) if probes is None else probes
     install_error_handlers(app)
     # Phones on a weak village signal: the grid map alone is ~600 kB of JSON, ~10x less zipped.
     app.add_middleware(GZipMiddleware, minimum_size=1024)

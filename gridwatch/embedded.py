@@ -21,6 +21,8 @@ from psycopg_pool import AsyncConnectionPool
 from alerts.dispatcher import Dispatcher
 from alerts.queue import QueueWriter
 from api.push import Feed, Hub
+from api.routes.health import Probe
+from api.schemas import DependencyCheck
 from gridwatch.grid.model import Grid
 from gridwatch.local_log.log import LocalLog
 from gridwatch.local_log.sink import LocalSink
@@ -171,6 +173,23 @@ class Embedded:
             f"incidents open {row[0] if row else 0}"
         )
         return line, read
+
+    def probes(self) -> dict[str, Probe]:
+        """What /readyz reports besides the store: the log and the in-process broker."""
+
+        async def log_open() -> DependencyCheck:
+            ok = self.log.syncing
+            detail = f"embedded log in {self.log.root}" + ("" if ok else ", not syncing")
+            return DependencyCheck(ok=ok, required=False, detail=detail)
+
+        async def broker_up() -> DependencyCheck:
+            mqtt, parts = self.settings.mqtt, {p.name: p for p in self.parts}
+            broker = parts.get("broker")
+            ok = broker is not None and broker.thread.is_alive()
+            detail = f"in-process broker on {mqtt.host}:{mqtt.port}" + ("" if ok else ", stopped")
+            return DependencyCheck(ok=ok, required=False, detail=detail)
+
+        return {"log": log_open, "mqtt": broker_up}
 
     def feed(self) -> Feed:
         """The API's notification feed from this log."""

@@ -106,6 +106,21 @@ class PostgresSettings(Section):
     user: str = Field("gridwatch", title="User", description="Database role.")
     password: SecretStr = Field(SecretStr(""), title="Password", description="Role password.")
     database: str = Field("gridwatch", title="Database", description="Database name.")
+    bundled: bool | None = Field(
+        None,
+        title="Bundled server",
+        description="Run the bundled PostgreSQL (the pgserver wheel) with its data in "
+        "<run_dir>/pgdata instead of connecting to host:port. Unset: yes for `gridwatch run` "
+        "(the embedded mode) unless another postgres setting names a server, no for every "
+        "other command; set it to true for a command that must reach the embedded mode's "
+        "store (`gridwatch users add`).",
+    )
+
+    def wants_bundled(self, command: str) -> bool:
+        """Whether `command` runs on the bundled server (see `bundled`)."""
+        if self.bundled is not None:
+            return self.bundled
+        return command == "run" and not self.model_fields_set
 
     def conninfo(self, database: str | None = None) -> str:
         """A libpq connection string (the password is passed only when set)."""

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import GridDep, PoolDep, SettingsDep
+from api.deps import GridDep, PoolDep
 from api.schemas import DependencyCheck, Readiness
+from gridwatch.settings import Settings
 
 router = APIRouter(tags=["health"])
 _TIMEOUT_S = 2.0
+# A check of an optional dependency (the log, the broker), reported by /readyz.
+Probe = Callable[[], Awaitable[DependencyCheck]]
 
 
 @router.get("/healthz", summary="The process is alive")
@@ -29,6 +34,14 @@ async def _reachable(host: str, port: int) -> DependencyCheck:
     return DependencyCheck(ok=True, required=False, detail=f"{host}:{port} accepts connections")
 
 
+def server_probes(settings: Settings) -> Mapping[str, Probe]:
+    """The distributed mode's optional dependencies, Kafka and the MQTT broker, by connecting."""
+    return {
+        "kafka": partial(_reachable, settings.kafka.host, settings.kafka.port),
+        "mqtt": partial(_reachable, settings.mqtt.host, settings.mqtt.port),
+    }
+
+
 async def _postgres(pool: PoolDep) -> DependencyCheck:
     try:
         async with asyncio.timeout(_TIMEOUT_S), pool.connection() as conn:
@@ -40,18 +53,14 @@ async def _postgres(pool: PoolDep) -> DependencyCheck:
 
 
 @router.get("/readyz", response_model=Readiness, summary="Can the API serve, per dependency")
-async def readyz(pool: PoolDep, grid: GridDep, settings: SettingsDep) -> JSONResponse:
+async def readyz(request: Request, pool: PoolDep, grid: GridDep) -> JSONResponse:
     """503 unless every required dependency is ready; optional ones are reported only."""
-    postgres, kafka, mqtt = await asyncio.gather(
-        _postgres(pool),
-        _reachable(settings.kafka.host, settings.kafka.port),
-        _reachable(settings.mqtt.host, settings.mqtt.port),
-    )
+    probes: Mapping[str, Probe] = request.app.state.probes
+    postgres, *optional = await asyncio.gather(_postgres(pool), *(p() for p in probes.values()))
     checks = {
         "postgres": postgres,
         "grid": DependencyCheck(ok=len(grid) > 0, required=True, detail=f"{len(grid)} cells"),
-        "kafka": kafka,
-        "mqtt": mqtt,
+        **dict(zip(probes, optional, strict=True)),
     }
     ready = all(c.ok for c in checks.values() if c.required)
     body = Readiness(status="ready" if ready else "not_ready", checks=checks)

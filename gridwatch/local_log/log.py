@@ -163,6 +163,11 @@ class LocalLog:
                     dropped += partition.drop_older(cutoff, reach)
         return dropped
 
+    @property
+    def syncing(self) -> bool:
+        """Whether records still reach the disk: open, and its syncer has not died."""
+        return not self._closed.is_set() and self._syncer.is_alive()
+
     def close(self) -> None:
         """Sync what is pending, stop the syncer, close every file."""
         self._closed.set()
