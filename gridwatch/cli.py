@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from gridwatch.settings import Settings
+from gridwatch.settings import PACKAGE_DATA, Settings
 
 if TYPE_CHECKING:
     import psycopg
 
     from gridwatch.embedded import Embedded
+    from ingest.sim_traffic import Scenario
 
 log = logging.getLogger("gridwatch")
+
+# The fictional roster of the reference county (deploy/roster/README.md) that demos load.
+SAMPLE_ROSTER = str(PACKAGE_DATA / "tangyin" / "roster-sample.json")
+DEMO_OPERATOR, DEMO_WORKER = "O-410523-D", "W-88319ac901"
+DEMO_OPENING: tuple[Scenario, ...] = ("fall", "straw_fire", "quarrel")
 
 
 def _on_signals(stop: Callable[[], None]) -> None:
@@ -169,13 +177,22 @@ def _serve(app: Any, settings: Settings) -> None:
 
     from api.log_redaction import uvicorn_log_config
 
-    uvicorn.run(
-        app,
-        host=settings.api.host,
-        port=settings.api.port,
-        ws="wsproto",
-        log_config=uvicorn_log_config(),
-    )
+    # Once stopped, uvicorn raises again the signal that stopped it. SIGTERM's default action
+    # would then end the process before its callers' `finally` (closing the log, stopping the
+    # bundled database); this handler makes it the KeyboardInterrupt that Ctrl-C gives.
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.run(
+            app,
+            host=settings.api.host,
+            port=settings.api.port,
+            ws="wsproto",
+            log_config=uvicorn_log_config(),
+        )
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _report(embedded: Embedded, every_s: float = 10.0) -> None:
@@ -207,13 +224,32 @@ def run_embedded(settings: Settings, args: argparse.Namespace) -> int:
     embedded.start()
     simulator = None
     if args.demo:
+        _demo_people(settings)
         simulator = Simulator(grid, settings.mqtt, devices=args.devices, seed=args.seed, rate=1.0)
+        # Trouble comes about every two minutes; a demo shows some at once: a fall and a
+        # quarrel within seconds, smoke (and the fire after it) within two minutes.
+        soon = datetime.now(UTC)
+        for n, scenario in enumerate(DEMO_OPENING):
+            simulator.traffic.begin(scenario, soon + timedelta(seconds=10.0 * (n + 1)))
         threading.Thread(target=simulator.run, name="simulate", daemon=True).start()
     threading.Thread(target=_report, args=(embedded,), name="status", daemon=True).start()
     photos = FilesystemPhotoStore(settings.run_dir / "photos")
-    app = create_app(settings, grid=grid, sink=embedded.sink, photos=photos, feed=embedded.feed())
+    app = create_app(
+        settings,
+        grid=grid,
+        sink=embedded.sink,
+        photos=photos,
+        feed=embedded.feed(),
+        probes=embedded.probes(),
+    )
     base = f"http://{settings.api.host}:{settings.api.port}"
     sys.stderr.write(f"gridwatch (embedded) at {base}/console/  ·  phone app {base}/app/\n")
+    if args.demo:
+        secret = settings.run_dir / "secrets" / "demo-password"
+        sys.stderr.write(
+            f"  sign in as operator {DEMO_OPERATOR} (console) or any worker of the sample roster,"
+            f" e.g. {DEMO_WORKER} (app); the password is in {secret}\n"
+        )
     try:
         _serve(app, settings)
     finally:
@@ -221,6 +257,18 @@ def run_embedded(settings: Settings, args: argparse.Namespace) -> int:
             simulator.stop()
         embedded.stop()
     return 0
+
+
+def _demo_people(settings: Settings) -> None:
+    """The sample roster and an account per person on it, the first time a demo runs."""
+    import psycopg
+
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM people)").fetchone()
+    if row is not None and row[0]:
+        return
+    run_people(settings, argparse.Namespace(action="import", file=SAMPLE_ROSTER, replace=False))
+    run_users(settings, argparse.Namespace(action="demo"))
 
 
 def run_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -435,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
             listing = actions.add_parser("list", help="Active people, by id.")
             listing.add_argument("--node", help="Only those at this cell, village, township.")
             load = actions.add_parser("import", help="Load a roster file (gridwatch.roster/1).")
-            load.add_argument("file", help="The roster, as deploy/roster/tangyin-sample.json.")
+            load.add_argument("file", help="A roster file, e.g. the sample: " + SAMPLE_ROSTER)
             load.add_argument(
                 "--replace", action="store_true", help="Deactivate everyone not in the file."
             )
@@ -453,7 +501,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     # every state change; their warnings are what an operator needs.
     for chatty in ("kafka", "transitions"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
-    return COMMANDS[args.command](Settings(), args)
+    settings = Settings()
+    if not settings.postgres.wants_bundled(args.command):
+        return COMMANDS[args.command](settings, args)
+    from gridwatch.store.bundled import BundledStoreError, start_bundled
+
+    try:
+        store = start_bundled(settings.run_dir / "pgdata", settings.postgres.database)
+    except BundledStoreError as exc:
+        raise SystemExit(f"gridwatch: {exc}") from None
+    try:
+        return COMMANDS[args.command](
+            settings.model_copy(update={"postgres": store.settings}), args
+        )
+    finally:
+        store.stop()
 
 
 if __name__ == "__main__":
