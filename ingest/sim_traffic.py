@@ -199,7 +199,10 @@ class Traffic:
 
     def _start_scenario(self, at: datetime) -> None:
         names = list(SCENARIO_WEIGHTS)
-        scenario = self._rng.choices(names, weights=[SCENARIO_WEIGHTS[n] for n in names])[0]
+        self.begin(self._rng.choices(names, weights=[SCENARIO_WEIGHTS[n] for n in names])[0], at)
+
+    def begin(self, scenario: Scenario, at: datetime) -> None:
+        """Start `scenario` at `at` with a device of the fleet that can play it, if any."""
         cast = [d for d in self._fleet if CAST[scenario](d)]
         if cast:
             self.stage(scenario, self._rng.choice(cast), at)

@@ -130,7 +130,7 @@ def settings(run_env: dict[str, str]) -> Iterator[Settings]:
 
 
 class Proc:
-    """One `gridwatch <command>` process with its output in a log file."""
+    """One `gridwatch <command> [options]` process with its output in a log file."""
 
     def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
         self.command = command
@@ -143,7 +143,7 @@ class Proc:
         """Start (or restart) the process."""
         self._log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "gridwatch.cli", self.command],
+            [sys.executable, "-m", "gridwatch.cli", *self.command.split()],
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -193,7 +193,8 @@ def procs(
     started: list[Proc] = []
 
     def start(command: str, env: Mapping[str, str] | None = None) -> Proc:
-        log_path = log_dir / (f"{command}.log" if env is None else f"{command}-{len(started)}.log")
+        name = command.split()[0]
+        log_path = log_dir / (f"{name}.log" if env is None else f"{name}-{len(started)}.log")
         proc = Proc(command, {**run_env, **(env or {})}, log_path).start()
         started.append(proc)
         return proc

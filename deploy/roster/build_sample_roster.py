@@ -34,7 +34,7 @@ from gridwatch.people import (  # noqa: E402
 )
 
 GRID = REPO / "gridwatch" / "data" / "tangyin" / "grid.geojson"
-OUT = REPO / "deploy" / "roster" / "tangyin-sample.json"
+OUT = REPO / "gridwatch" / "data" / "tangyin" / "roster-sample.json"
 SEED = 410523
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林高罗"
 GIVEN_NAMES: tuple[str, ...] = (

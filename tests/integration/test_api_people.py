@@ -17,7 +17,7 @@ from gridwatch.settings import Settings
 from tests.conftest import REPO, add_user, bearer, environ
 
 pytestmark = pytest.mark.integration
-SAMPLE = REPO / "deploy" / "roster" / "tangyin-sample.json"
+SAMPLE = REPO / "gridwatch" / "data" / "tangyin" / "roster-sample.json"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 

@@ -17,7 +17,7 @@ from gridwatch.settings import Settings
 from tests.conftest import REPO, environ, isolated_env, private_database
 
 pytestmark = pytest.mark.integration
-SAMPLE = REPO / "deploy" / "roster" / "tangyin-sample.json"
+SAMPLE = REPO / "gridwatch" / "data" / "tangyin" / "roster-sample.json"
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 
 from api.auth import verify_password
-from gridwatch.cli import main
+from gridwatch.cli import SAMPLE_ROSTER, main
 from gridwatch.grid.model import Grid
 from gridwatch.settings import Settings
-from tests.conftest import REPO, environ, isolated_env, private_database
+from tests.conftest import environ, isolated_env, private_database
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +87,7 @@ def test_users_demo_gives_every_roster_person_one_account_with_the_generated_pas
     # A database of its own: the whole sample roster would otherwise reach other tests' dispatch.
     env = run_env | isolated_env(tmp_path)
     with private_database(env), environ(env):
-        assert main(["people", "import", str(REPO / "deploy/roster/tangyin-sample.json")]) == 0
+        assert main(["people", "import", SAMPLE_ROSTER]) == 0
         assert main(["users", "demo"]) == 0
         assert main(["users", "demo"]) == 0
         secret = tmp_path / "secrets" / "demo-password"

@@ -19,7 +19,7 @@ from gridwatch.people import RosterDocument, unknown_nodes
 from gridwatch.settings import PACKAGE_DATA
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "deploy" / "roster" / "tangyin-sample.json"
+SAMPLE = REPO / "gridwatch" / "data" / "tangyin" / "roster-sample.json"
 BUILDER = REPO / "deploy" / "roster" / "build_sample_roster.py"
 
 
