@@ -1,19 +1,29 @@
 """Sustained events per second through `gridwatch run`, its memory, and what overload does.
 
-With PostgreSQL up (`bash deploy/stack up postgres`), from the repository root:
+With PostgreSQL and Mosquitto up (`bash deploy/stack up postgres mosquitto`), from the
+repository root:
 
     .venv/bin/python -m bench.embedded_throughput [--events N] [--runs R] [--out FILE]
 
-Each run starts `gridwatch run` on a database, run folder and ports of its own (no Kafka, no
-Mosquitto), then publishes N motion events of 1 kB over MQTT 3.1.1 to its in-process broker:
+Each run starts `gridwatch run` on a database, run folder and ports of its own (no Kafka),
+then publishes N motion events of 1 kB at QoS 1 over MQTT 3.1.1, with each broker:
+
+- **in-process**: to the process's own broker, whose PUBACK means the event is on disk in
+  the embedded log;
+- **mosquitto**: to the stack's Mosquitto, from which the process bridges
+  (`GRIDWATCH_MQTT__IN_PROCESS=false`); Mosquitto acknowledges on receipt and queues for the
+  bridge, so its own memory is measured too;
+
+each at two loads:
 
 - **1×**: one device connection, 100 publishes in flight;
 - **10×**: ten connections at once, each as fast as its acks allow, N events in all.
 
-Measured: events/s from the first publish to the last PUBACK (a PUBACK means the event is on
-disk in the embedded log), events/s until the last event is stored in PostgreSQL, the peak
-resident memory of the process, and that every acknowledged event was stored. Overload must
-slow the publishers down (acks wait for the log), not grow memory or lose events.
+Measured: events/s from the first publish to the last PUBACK, events/s until the last event
+is stored in PostgreSQL, the peak resident memory of the process (and of Mosquitto), and that
+every acknowledged event was stored. Overload must slow the publishers down or queue in
+Mosquitto's unlimited queue (deploy/mosquitto/mosquitto.conf), never lose events or grow the
+process's memory.
 """
 
 from __future__ import annotations
@@ -82,15 +92,32 @@ def publish(port: int, payloads: list[bytes], topic: str) -> float:
     return seconds
 
 
-def one_run(base: Settings, grid: Grid, events: int, connections: int, log: Path) -> dict[str, Any]:
+def mosquitto_pid(base: Settings) -> int:
+    """The stack's Mosquitto (deploy/stack keeps its pid in the run folder)."""
+    return int((base.run_dir / "mosquitto" / "mosquitto.pid").read_text("ascii").strip())
+
+
+def one_run(
+    base: Settings, grid: Grid, events: int, connections: int, broker: str, log: Path
+) -> dict[str, Any]:
     """Start `gridwatch run`, publish, wait until stored; the figures of this run."""
     tag = uuid.uuid4().hex[:6]
     payloads = [body for _, body in build_events(grid.cells, DEVICE, tag, events)]
     topic = f"gridwatch/v1/sharp-eyes/{DEVICE}/events"
-    mqtt_port = free_port()
     with tempfile.TemporaryDirectory() as run_dir:
         # A platform of its own, as the tests make one: database, run folder, ports.
-        env = isolated_env(Path(run_dir)) | {"GRIDWATCH_MQTT__PORT": str(mqtt_port)}
+        env = isolated_env(Path(run_dir))
+        if broker == "mosquitto":
+            mqtt_port = base.mqtt.port
+            env["GRIDWATCH_MQTT__IN_PROCESS"] = "false"
+            # Each run's bridge has a share group of its own: once it is gone, Mosquitto must
+            # not keep queueing the next runs' events for it.
+            env["GRIDWATCH_MQTT__SESSION_EXPIRY_S"] = "5"
+            watched = [mosquitto_pid(base)]
+        else:
+            mqtt_port = free_port()
+            env["GRIDWATCH_MQTT__PORT"] = str(mqtt_port)
+            watched = []
         api_port, name = env["GRIDWATCH_API__PORT"], env["GRIDWATCH_POSTGRES__DATABASE"]
         with private_database(env), running(["-m", "gridwatch.cli", "run"], env, log) as proc:
             deadline = time.monotonic() + READY_TIMEOUT_S
@@ -104,13 +131,14 @@ def one_run(base: Settings, grid: Grid, events: int, connections: int, log: Path
                 if time.monotonic() > deadline:
                     raise RuntimeError("gridwatch run did not become ready")
                 time.sleep(0.2)
-            idle_rss = rss_kib(proc.pid)
-            peak = [idle_rss]
+            pids = [proc.pid, *watched]
+            idle = [rss_kib(pid) for pid in pids]
+            peak = list(idle)
             sampling = threading.Event()
 
             def sample() -> None:
                 while not sampling.wait(0.2):
-                    peak[0] = max(peak[0], rss_kib(proc.pid))
+                    peak[:] = [max(p, rss_kib(pid)) for p, pid in zip(peak, pids, strict=True)]
 
             sampler = threading.Thread(target=sample)
             sampler.start()
@@ -140,14 +168,17 @@ def one_run(base: Settings, grid: Grid, events: int, connections: int, log: Path
             stored_s = time.monotonic() - started
             sampling.set()
             sampler.join()
-    return {
+    figures = {
         "connections": connections,
         "acked_per_s": round(events / acked_s, 1),
         "stored_per_s": round(events / stored_s, 1),
         "stored": stored,
-        "idle_rss_mib": round(idle_rss / 1024, 1),
+        "idle_rss_mib": round(idle[0] / 1024, 1),
         "peak_rss_mib": round(peak[0] / 1024, 1),
     }
+    if watched:
+        figures["mosquitto_peak_rss_mib"] = round(peak[1] / 1024, 1)
+    return figures
 
 
 def main() -> None:
@@ -160,24 +191,36 @@ def main() -> None:
     grid = Grid.load(base.grid.path)
     log = Path(tempfile.mkdtemp()) / "run.log"
     results: dict[str, Any] = results_head("embedded_throughput", args)
-    for label, connections in (("1x", 1), ("10x", 10)):
-        runs = [one_run(base, grid, args.events, connections, log) for _ in range(args.runs)]
-        for run in runs:
-            print(label, run)
-            if run["stored"] < args.events:
-                raise SystemExit(f"{label}: only {run['stored']} of {args.events} events stored")
-        results[label] = {
-            "runs": runs,
-            "acked_per_s_median": statistics.median(r["acked_per_s"] for r in runs),
-            "stored_per_s_median": statistics.median(r["stored_per_s"] for r in runs),
-            "peak_rss_mib_max": max(r["peak_rss_mib"] for r in runs),
+    for broker in ("in-process", "mosquitto"):
+        figures: dict[str, Any] = {}
+        for label, connections in (("1x", 1), ("10x", 10)):
+            runs = [
+                one_run(base, grid, args.events, connections, broker, log) for _ in range(args.runs)
+            ]
+            for run in runs:
+                print(broker, label, run)
+                if run["stored"] < args.events:
+                    raise SystemExit(
+                        f"{broker} {label}: only {run['stored']} of {args.events} events stored"
+                    )
+            figures[label] = {
+                "runs": runs,
+                "acked_per_s_median": statistics.median(r["acked_per_s"] for r in runs),
+                "stored_per_s_median": statistics.median(r["stored_per_s"] for r in runs),
+                "peak_rss_mib_max": max(r["peak_rss_mib"] for r in runs),
+            }
+        one, ten = figures["1x"], figures["10x"]
+        figures["ten_vs_one"] = {
+            "stored_rate_ratio": round(ten["stored_per_s_median"] / one["stored_per_s_median"], 2),
+            "peak_rss_ratio": round(ten["peak_rss_mib_max"] / one["peak_rss_mib_max"], 2),
         }
-    one, ten = results["1x"], results["10x"]
-    results["ten_vs_one"] = {
-        "stored_rate_ratio": round(ten["stored_per_s_median"] / one["stored_per_s_median"], 2),
-        "peak_rss_ratio": round(ten["peak_rss_mib_max"] / one["peak_rss_mib_max"], 2),
+        print(broker, figures["ten_vs_one"])
+        results[broker] = figures
+    inner, outer = results["in-process"]["1x"], results["mosquitto"]["1x"]
+    results["mosquitto_vs_in_process"] = {
+        "stored_rate_ratio": round(outer["stored_per_s_median"] / inner["stored_per_s_median"], 2)
     }
-    print(results["ten_vs_one"], f"(log: {log}, pid {os.getpid()})")
+    print(results["mosquitto_vs_in_process"], f"(log: {log}, pid {os.getpid()})")
     write_results(args.out, results)
 
 

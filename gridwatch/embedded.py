@@ -2,7 +2,8 @@
 
 Broker, detectors, queue writer, dispatcher and API are the distributed mode's own code with
 the in-process adapters: the embedded log (`gridwatch.local_log`) instead of Kafka, amqtt with
-durable acks (`ingest.embedded_broker`) instead of Mosquitto plus the bridge. Each part runs
+durable acks (`ingest.embedded_broker`) instead of Mosquitto plus the bridge, or, with
+`GRIDWATCH_MQTT__IN_PROCESS=false`, the bridge from the Mosquitto configured. Each part runs
 on a thread of its own; the API, on the main thread, serves until Ctrl-C, then the parts stop
 in reverse order and the log is closed.
 """
@@ -31,11 +32,14 @@ from gridwatch.notifications import Notification
 from gridwatch.ports import SourceFactory
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
+from ingest.bridge import Bridge
 from ingest.embedded_broker import durable_intake, start_broker
 from ingest.routing import Router
 from streams.embedded import EmbeddedStreams
 
 log = logging.getLogger(__name__)
+# The part that takes events in over MQTT, whichever way it does.
+INTAKE = "mqtt"
 
 
 def local_feed(sources: SourceFactory, topic: str) -> Feed:
@@ -95,6 +99,23 @@ class Embedded:
 
         asyncio.run(serve())
 
+    def _intake(self) -> Part:
+        """Where events come in: the in-process broker, or a bridge from the broker configured."""
+        if self.settings.mqtt.in_process:
+            return Part(INTAKE, self._broker, self._broker_stop.set)
+        bridge = Bridge(
+            mqtt_settings=self.settings.mqtt,
+            kafka_settings=self.settings.kafka,
+            grid=self.grid,
+            sink=self.sink,
+        )
+
+        def run() -> None:
+            if bridge.run() != 0:
+                raise RuntimeError("the bridge stopped: the embedded log refused a record")
+
+        return Part(INTAKE, run, bridge.stop)
+
     def _queue_writer(self) -> Part:
         conn = psycopg.connect(self.settings.postgres.conninfo(), autocommit=True)
         writer = QueueWriter(self.settings, conn=conn, sink=self.sink, sources=self.sources)
@@ -144,7 +165,7 @@ class Embedded:
             Part("streams", streams.run, streams.stop),
             self._queue_writer(),
             self._dispatcher(),
-            Part("broker", self._broker, self._broker_stop.set),
+            self._intake(),
         ]
         for part in self.parts:
             part.thread.start()
@@ -182,14 +203,15 @@ class Embedded:
             detail = f"embedded log in {self.log.root}" + ("" if ok else ", not syncing")
             return DependencyCheck(ok=ok, required=False, detail=detail)
 
-        async def broker_up() -> DependencyCheck:
-            mqtt, parts = self.settings.mqtt, {p.name: p for p in self.parts}
-            broker = parts.get("broker")
-            ok = broker is not None and broker.thread.is_alive()
-            detail = f"in-process broker on {mqtt.host}:{mqtt.port}" + ("" if ok else ", stopped")
+        async def intake_up() -> DependencyCheck:
+            mqtt = self.settings.mqtt
+            intake = next((p for p in self.parts if p.name == INTAKE), None)
+            ok = intake is not None and intake.thread.is_alive()
+            how = "in-process broker on" if mqtt.in_process else "bridge from the broker at"
+            detail = f"{how} {mqtt.host}:{mqtt.port}" + ("" if ok else ", stopped")
             return DependencyCheck(ok=ok, required=False, detail=detail)
 
-        return {"log": log_open, "mqtt": broker_up}
+        return {"log": log_open, "mqtt": intake_up}
 
     def feed(self) -> Feed:
         """The API's notification feed from this log."""

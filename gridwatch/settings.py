@@ -46,6 +46,13 @@ class MqttSettings(Section):
         description="Unacknowledged QoS 1 messages the broker may have in flight to one bridge.",
     )
     keepalive_s: int = Field(30, title="Keep-alive", description="MQTT keep-alive in seconds.")
+    in_process: bool = Field(
+        True,
+        title="In-process broker",
+        description="For `gridwatch run`: serve MQTT 3.1.1 from the in-process broker on "
+        "host:port. false: bridge from the broker already at host:port (Mosquitto, MQTT 5), "
+        "as the distributed mode does. Every other command connects to host:port.",
+    )
 
 
 class KafkaSettings(Section):

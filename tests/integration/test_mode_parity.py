@@ -49,27 +49,32 @@ class Mode:
     protocol: str
 
 
-@pytest.fixture(scope="module", params=["distributed", "embedded"])
+@pytest.fixture(scope="module", params=["distributed", "embedded", "embedded-mosquitto"])
 def mode(
     request: pytest.FixtureRequest,
     settings: Settings,
     procs: Callable[..., Proc],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Mode]:
-    """The platform of one mode, with a database and topics of its own."""
+    """The platform of one mode, with a database and topics of its own.
+
+    "embedded-mosquitto" is the one process bridging from the run's Mosquitto instead of
+    serving MQTT itself.
+    """
     env = isolated_env(tmp_path_factory.mktemp(request.param))
     if request.param == "embedded":
         env["GRIDWATCH_MQTT__PORT"] = str(free_port())
+    if request.param == "embedded-mosquitto":
+        env["GRIDWATCH_MQTT__IN_PROCESS"] = "false"
     with private_database(env):
         with environ(env):
             own = Settings()
         if request.param == "distributed":
             started = [*start_platform(own, procs, env).values(), procs("dispatch", env)]
-            yield Mode("distributed", own, "mqttv5")
         else:
             started = [procs("run", env)]
             wait_for_api(own, started)
-            yield Mode("embedded", own, "mqttv311")
+        yield Mode(request.param, own, "mqttv311" if request.param == "embedded" else "mqttv5")
         # Before the database goes.
         for proc in started:
             proc.stop()
