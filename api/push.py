@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from psycopg_pool import AsyncConnectionPool
 
-from gridwatch.notification_log import consume, relay
+from gridwatch.notification_log import NotificationStream, kafka_notifications, relay
 from gridwatch.notifications import Notification
 from gridwatch.ports import DeliveryResult, Notifier
-from gridwatch.settings import KafkaSettings, Settings
+from gridwatch.settings import Settings
 from gridwatch.webhook import WebhookNotifier
 from gridwatch.webpush import WebPushNotifier
 
@@ -76,20 +76,16 @@ class Hub:
 Feed = Callable[[Hub, AsyncConnectionPool], Coroutine[Any, Any, None]]
 
 
-async def _fill(kafka: KafkaSettings, hub: Hub) -> None:
-    """Every notification from now on into `hub`, read from every partition without a group."""
-    # No consumer group: every replica reads every partition and pushes to its own sockets,
-    # and nothing is left behind on Kafka when a replica goes; what came before a phone
-    # connected, the phone reads from the store (`since`).
-    stream = consume(kafka, group_id=None, start="latest", commit=False)
-    async with contextlib.aclosing(stream) as notifications:
+async def _fill(live: AsyncGenerator[Notification, None], hub: Hub) -> None:
+    """Every notification from now on into `hub`."""
+    async with contextlib.aclosing(live) as notifications:
         async for n in notifications:
             await hub.deliver(n)
 
 
-def kafka_feed(settings: Settings) -> Feed:
+def notification_feed(settings: Settings, notifications: NotificationStream) -> Feed:
     """The API's background work: this replica's sockets, and webhook and Web Push if set."""
-    notify, kafka = settings.notify, settings.kafka
+    notify = settings.notify
 
     async def run(hub: Hub, pool: AsyncConnectionPool) -> None:
         relayed: dict[str, Notifier] = {}
@@ -99,16 +95,21 @@ def kafka_feed(settings: Settings) -> Feed:
                     relayed["webhook"] = WebhookNotifier(notify, client=http)
                 if notify.vapid_private_key.get_secret_value():
                     relayed["webpush"] = WebPushNotifier(notify, pool=pool)
-                tasks.create_task(_fill(kafka, hub))
+                # No group for the sockets: every replica reads every partition and pushes to
+                # its own, leaving nothing behind when it goes; what came before a phone
+                # connected, the phone reads from the store (`since`). One shared group per
+                # relayed channel: each notification goes out once per deployment.
+                tasks.create_task(_fill(notifications(None), hub))
                 for channel, notifier in relayed.items():
-                    group = f"{kafka.topic_prefix}-{channel}"
-                    tasks.create_task(
-                        relay(
-                            kafka, notifier, group_id=group, pool=pool, max_age_s=notify.max_age_s
-                        )
-                    )
+                    group = notifications(f"{settings.kafka.topic_prefix}-{channel}")
+                    tasks.create_task(relay(group, notifier, pool=pool, max_age_s=notify.max_age_s))
         except Exception:
             log.exception("the notification feed stopped; live pushes and relays are off")
             raise
 
     return run
+
+
+def kafka_feed(settings: Settings) -> Feed:
+    """The distributed mode's feed: notifications read from Kafka."""
+    return notification_feed(settings, kafka_notifications(settings.kafka))

@@ -17,19 +17,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from alerts.dispatcher import Dispatcher
 from alerts.queue import QueueWriter
-from api.push import Feed, Hub
+from api.push import Feed, notification_feed
 from api.routes.health import Probe
 from api.schemas import DependencyCheck
 from gridwatch.grid.model import Grid
 from gridwatch.local_log.log import LocalLog
 from gridwatch.local_log.sink import LocalSink
 from gridwatch.local_log.source import local_sources
-from gridwatch.notifications import Notification
-from gridwatch.ports import SourceFactory
+from gridwatch.notification_log import source_notifications
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from ingest.bridge import Bridge
@@ -40,20 +38,6 @@ from streams.embedded import EmbeddedStreams
 log = logging.getLogger(__name__)
 # The part that takes events in over MQTT, whichever way it does.
 INTAKE = "mqtt"
-
-
-def local_feed(sources: SourceFactory, topic: str) -> Feed:
-    """The API's live push from the embedded log: every notification from now on, no group."""
-
-    async def run(hub: Hub, _pool: AsyncConnectionPool) -> None:
-        source = sources([topic], None, "gridwatch-api", 500)
-        while True:
-            batches = await asyncio.to_thread(source.poll, 500)
-            for records in batches.values():
-                for record in records:
-                    await hub.deliver(Notification.model_validate_json(record.value))
-
-    return run
 
 
 class Part:
@@ -214,5 +198,6 @@ class Embedded:
         return {"log": log_open, "mqtt": intake_up}
 
     def feed(self) -> Feed:
-        """The API's notification feed from this log."""
-        return local_feed(self.sources, self.settings.kafka.topic("notifications"))
+        """The API's notification feed from this log: live pushes, webhook and Web Push."""
+        topic = self.settings.kafka.topic("notifications")
+        return notification_feed(self.settings, source_notifications(self.sources, topic))

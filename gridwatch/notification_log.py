@@ -1,23 +1,37 @@
-"""Reading `gridwatch.notifications` with aiokafka, and relaying it to a channel."""
+"""Reading `gridwatch.notifications` (from Kafka or the embedded log), and relaying it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
+from kafka import OffsetAndMetadata
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
 from gridwatch.notifications import Notification
-from gridwatch.ports import Notifier
+from gridwatch.ports import Notifier, SourceFactory
 from gridwatch.settings import KafkaSettings
 from gridwatch.store.notifications import record_delivery
 
 log = logging.getLogger(__name__)
+# group id → its notifications: None reads live from now on, committing nothing; a group reads
+# from its first uncommitted record and commits each one once the caller is done with it.
+NotificationStream = Callable[[str | None], AsyncGenerator[Notification, None]]
+
+
+def _parsed(value: bytes, offset: int) -> Notification | None:
+    """The notification in a record; None (logged, skipped) if it is not one."""
+    try:
+        return Notification.model_validate_json(value)
+    except ValidationError as exc:
+        log.error("skipping a bad notification at offset %d: %s", offset, exc)
+        return None
 
 
 async def consume(
@@ -40,11 +54,10 @@ async def consume(
     await consumer.start()
     try:
         async for record in consumer:
-            try:
-                yield Notification.model_validate_json(record.value)
-            except ValidationError as exc:
-                log.error("skipping a bad notification at offset %d: %s", record.offset, exc)
+            n = _parsed(record.value, record.offset)
+            if n is None:
                 continue
+            yield n
             if commit:
                 # After the caller is done with it: a crash before this delivers it again.
                 await consumer.commit()
@@ -52,19 +65,50 @@ async def consume(
         await consumer.stop()
 
 
+def kafka_notifications(kafka: KafkaSettings) -> NotificationStream:
+    """Notifications from Kafka: live from the newest without a group, else from the group's."""
+
+    def stream(group_id: str | None) -> AsyncGenerator[Notification, None]:
+        start: Literal["earliest", "latest"] = "latest" if group_id is None else "earliest"
+        return consume(kafka, group_id=group_id, start=start, commit=group_id is not None)
+
+    return stream
+
+
+def source_notifications(sources: SourceFactory, topic: str) -> NotificationStream:
+    """Notifications through a `RecordSource` (the embedded log's), like kafka_notifications."""
+
+    async def stream(group_id: str | None) -> AsyncGenerator[Notification, None]:
+        source = sources([topic], group_id, group_id or "gridwatch-api", 500)
+        try:
+            while True:
+                batches = await asyncio.to_thread(source.poll, 500)
+                for tp, records in batches.items():
+                    for record in records:
+                        n = _parsed(record.value, record.offset)
+                        if n is None:
+                            continue
+                        yield n
+                        if group_id is not None:
+                            done = {tp: OffsetAndMetadata(record.offset + 1, "", -1)}
+                            await asyncio.to_thread(source.commit, done)
+        finally:
+            source.close()
+
+    return stream
+
+
 async def relay(
-    kafka: KafkaSettings,
+    notifications: AsyncGenerator[Notification, None],
     notifier: Notifier,
     *,
-    group_id: str,
     pool: AsyncConnectionPool,
     max_age_s: int,
 ) -> None:
-    """Each notification to `notifier` once per deployment (one shared group), recorded."""
+    """Each notification of a group's stream to `notifier`, its delivery recorded."""
     max_age = timedelta(seconds=max_age_s)
-    stream = consume(kafka, group_id=group_id, start="earliest", commit=True)
-    async with contextlib.aclosing(stream) as notifications:
-        async for n in notifications:
+    async with contextlib.aclosing(notifications) as stream:
+        async for n in stream:
             # Old news by text message or push helps nobody: the dispatcher's reminders follow.
             if datetime.now(UTC) - n.created_at <= max_age:
                 result = await notifier.deliver(n)

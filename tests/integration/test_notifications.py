@@ -13,8 +13,10 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import http_ece  # type: ignore[import-untyped]
@@ -32,13 +34,17 @@ from starlette.websockets import WebSocketDisconnect
 
 from alerts.queue import QueueWriter
 from api.app import create_app
-from api.push import Connection, Hub, kafka_feed
+from api.push import Connection, Feed, Hub, notification_feed
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
 from gridwatch.kafka_admin import ensure_topics
+from gridwatch.local_log.log import LocalLog
+from gridwatch.local_log.sink import LocalSink
+from gridwatch.local_log.source import local_sources
+from gridwatch.notification_log import NotificationStream, kafka_notifications, source_notifications
 from gridwatch.notifications import Notification, notification_id
 from gridwatch.notify_settings import NotifySettings
-from gridwatch.ports import DeliveryResult
+from gridwatch.ports import DeliveryResult, RecordSink
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from gridwatch.store.notifications import record_notifications
@@ -235,12 +241,37 @@ def test_the_webhook_signs_and_retries_after_a_500() -> None:
     assert json.loads(body)["notification_id"] == n.notification_id
 
 
-def test_the_kafka_feed_fills_sockets_and_the_webhook(settings: Settings, sink: KafkaSink) -> None:
-    ensure_topics(settings.kafka)
+@dataclass
+class NotificationLog:
+    """Where notifications are written, and the API feed that reads them."""
+
+    sink: RecordSink
+    stream: NotificationStream
+
+
+@pytest.fixture(params=["kafka", "embedded"])
+def notification_log(
+    request: pytest.FixtureRequest, settings: Settings, sink: KafkaSink, tmp_path: Path
+) -> Iterator[NotificationLog]:
+    """Kafka (the distributed mode) or the embedded log of `gridwatch run`."""
+    if request.param == "kafka":
+        ensure_topics(settings.kafka)
+        yield NotificationLog(sink, kafka_notifications(settings.kafka))
+        return
+    log = LocalLog(tmp_path / "log", partitions=settings.kafka.partitions)
+    topic = settings.kafka.topic("notifications")
+    yield NotificationLog(LocalSink(log), source_notifications(local_sources(log), topic))
+    log.close()
+
+
+def test_the_feed_fills_sockets_and_the_webhook_once(
+    settings: Settings, notification_log: NotificationLog
+) -> None:
     with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
         migrate(conn)
     recipient = f"u-{uuid.uuid4().hex[:8]}"
     topic = settings.kafka.topic("notifications")
+    sink = notification_log.sink
 
     async def first_pushed(socket: Connection) -> Notification:
         """The feed starts at the end of the topic: publish until one reaches the socket."""
@@ -253,9 +284,14 @@ def test_the_kafka_feed_fills_sockets_and_the_webhook(settings: Settings, sink: 
                 return await asyncio.wait_for(socket.inbox.get(), timeout=1.0)
         pytest.fail("the feed never pushed a notification")
 
-    async def scenario(url: str) -> tuple[Notification, dict[str, str]]:
+    def feed_to(url: str) -> Feed:
         notify = NotifySettings(webhook_url=url, webhook_secret=SecretStr("k"))
-        feed = kafka_feed(settings.model_copy(update={"notify": notify}))
+        return notification_feed(
+            settings.model_copy(update={"notify": notify}), notification_log.stream
+        )
+
+    async def scenario(url: str) -> tuple[Notification, dict[str, str]]:
+        feed = feed_to(url)
         hub = Hub()
         async with AsyncConnectionPool(settings.postgres.conninfo(), open=False) as pool:
             running = asyncio.create_task(feed(hub, pool))
@@ -272,11 +308,32 @@ def test_the_kafka_feed_fills_sockets_and_the_webhook(settings: Settings, sink: 
                 with contextlib.suppress(asyncio.CancelledError):
                     await running
 
+    async def restarted(url: str, last: Notification) -> None:
+        """A feed started again (the API restarted) relays on from its group's position."""
+        hub = Hub()
+        async with AsyncConnectionPool(settings.postgres.conninfo(), open=False) as pool:
+            running = asyncio.create_task(feed_to(url)(hub, pool))
+            try:
+                marker = note(recipient, "after-restart")
+                value = marker.model_dump_json(by_alias=True).encode()
+                sink.send(topic, recipient.encode(), value, lambda _exc: None)
+                sink.flush(timeout_s=10)
+                for _ in range(300):
+                    if await asyncio.to_thread(deliveries, settings, marker.notification_id):
+                        return
+                    await asyncio.sleep(0.1)
+                pytest.fail(f"the restarted relay did not deliver after {last.notification_id}")
+            finally:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+
     with gateway([]) as (url, got):
         pushed, recorded = asyncio.run(scenario(url))
+        asyncio.run(restarted(url, pushed))
     assert recorded == {"webhook": "delivered"}
     sent = [json.loads(body)["notification_id"] for body, _ in got]
-    assert sent.count(pushed.notification_id) == 1
+    assert sent.count(pushed.notification_id) == 1  # not again after the restart
 
 
 def test_the_queue_writer_stores_each_notification_once(
