@@ -7,6 +7,7 @@ database, topics and ports. The scenario publishes over real MQTT and reads the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,6 +40,9 @@ from tests.support import event, payload
 
 pytestmark = pytest.mark.integration
 
+# A fall must be accepted within a minute: nobody accepts it, so it escalates during the test.
+FALL_CLOCK = json.dumps({"fall": {"high": {"accept_min": 1, "arrive_min": 30, "resolve_min": 240}}})
+
 
 @dataclass(frozen=True)
 class Mode:
@@ -62,6 +66,7 @@ def mode(
     serving MQTT itself.
     """
     env = isolated_env(tmp_path_factory.mktemp(request.param))
+    env["GRIDWATCH_SLA__CATEGORIES"] = FALL_CLOCK
     if request.param == "embedded":
         env["GRIDWATCH_MQTT__PORT"] = str(free_port())
     if request.param == "embedded-mosquitto":
@@ -99,7 +104,22 @@ def outcome(settings: Settings, devices: list[str]) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-def test_the_same_events_give_the_same_incidents_and_assignments(mode: Mode, grid: Grid) -> None:
+def escalations(settings: Settings, dev: str) -> list[tuple[str, list[str]]]:
+    """The escalation steps of the incident with evidence from `dev`: level, whom it named."""
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT s.level, ARRAY(SELECT n.recipient FROM notifications n"
+            "  WHERE n.incident_id = s.incident_id AND n.kind = 'escalated' ORDER BY 1)"
+            " FROM incident_steps s JOIN incident_evidence e USING (incident_id)"
+            " WHERE e.device_id = %s AND s.action = 'escalate' ORDER BY s.seq",
+            (dev,),
+        ).fetchall()
+    return [(level, list(recipients)) for level, recipients in rows]
+
+
+def test_the_same_events_give_the_same_incidents_assignments_and_escalations(
+    mode: Mode, grid: Grid
+) -> None:
     cells: list[Cell] = [grid.cells[len(grid) // 9], grid.cells[len(grid) // 9 + 40]]
     staff: list[dict[str, User]] = [staff_on_duty(mode.settings, grid, c) for c in cells]
     fire, smoke, fall = device(), device(), device()
@@ -143,3 +163,12 @@ def test_the_same_events_give_the_same_incidents_and_assignments(mode: Mode, gri
             (fall, "fall", 3, "dispatched", (workers[1],)),
         }
     )
+
+    # Nobody accepts the fall within its minute: it goes up to the village, once.
+    boss = staff[1]["supervisor"].id
+    climbed = wait_until(
+        lambda: escalations(mode.settings, fall),
+        timeout=PIPELINE_TIMEOUT,
+        what=f"the fall escalated ({mode.name})",
+    )
+    assert climbed == [("village", [boss])]
