@@ -17,9 +17,12 @@ from gridwatch.settings import PACKAGE_DATA, Settings
 
 if TYPE_CHECKING:
     import psycopg
+    import uvicorn
 
     from gridwatch.embedded import Embedded
+    from gridwatch.grid.model import Grid
     from ingest.sim_traffic import Scenario
+    from ingest.simulator import Simulator
 
 log = logging.getLogger("gridwatch")
 
@@ -165,30 +168,36 @@ def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         feed = kafka_feed(settings)
         app = create_app(settings, sink=sink, photos=photos, feed=feed)
-        _serve(app, settings)
+        _serve(_server(app, settings))
     finally:
         sink.close()
     return 0
 
 
-def _serve(app: Any, settings: Settings) -> None:
-    """Serve the API until Ctrl-C: uvicorn with wsproto, tokens kept out of its logs."""
+def _server(app: Any, settings: Settings) -> uvicorn.Server:
+    """uvicorn with wsproto, tokens kept out of its logs."""
     import uvicorn
 
     from api.log_redaction import uvicorn_log_config
 
+    config = uvicorn.Config(
+        app,
+        host=settings.api.host,
+        port=settings.api.port,
+        ws="wsproto",
+        log_config=uvicorn_log_config(),
+    )
+    return uvicorn.Server(config)
+
+
+def _serve(server: uvicorn.Server) -> None:
+    """Serve until Ctrl-C or SIGTERM, or until `server.should_exit` is set."""
     # Once stopped, uvicorn raises again the signal that stopped it. SIGTERM's default action
     # would then end the process before its callers' `finally` (closing the log, stopping the
     # bundled database); this handler makes it the KeyboardInterrupt that Ctrl-C gives.
     signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(
-            app,
-            host=settings.api.host,
-            port=settings.api.port,
-            ws="wsproto",
-            log_config=uvicorn_log_config(),
-        )
+        server.run()
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:
@@ -217,22 +226,9 @@ def run_embedded(settings: Settings, args: argparse.Namespace) -> int:
     from gridwatch.embedded import Embedded
     from gridwatch.grid.model import Grid
     from gridwatch.photos import FilesystemPhotoStore
-    from ingest.simulator import Simulator
 
     grid = Grid.load(settings.grid.path)
     embedded = Embedded(settings, grid)
-    embedded.start()
-    simulator = None
-    if args.demo:
-        _demo_people(settings)
-        simulator = Simulator(grid, settings.mqtt, devices=args.devices, seed=args.seed, rate=1.0)
-        # Trouble comes about every two minutes; a demo shows some at once: a fall and a
-        # quarrel within seconds, smoke (and the fire after it) within two minutes.
-        soon = datetime.now(UTC)
-        for n, scenario in enumerate(DEMO_OPENING):
-            simulator.traffic.begin(scenario, soon + timedelta(seconds=10.0 * (n + 1)))
-        threading.Thread(target=simulator.run, name="simulate", daemon=True).start()
-    threading.Thread(target=_report, args=(embedded,), name="status", daemon=True).start()
     photos = FilesystemPhotoStore(settings.run_dir / "photos")
     app = create_app(
         settings,
@@ -242,21 +238,54 @@ def run_embedded(settings: Settings, args: argparse.Namespace) -> int:
         feed=embedded.feed(),
         probes=embedded.probes(),
     )
-    base = f"http://{settings.api.host}:{settings.api.port}"
-    sys.stderr.write(f"gridwatch (embedded) at {base}/console/  ·  phone app {base}/app/\n")
-    if args.demo:
-        secret = settings.run_dir / "secrets" / "demo-password"
-        sys.stderr.write(
-            f"  sign in as operator {DEMO_OPERATOR} (console) or any worker of the sample roster,"
-            f" e.g. {DEMO_WORKER} (app); the password is in {secret}\n"
-        )
+    server = _server(app, settings)
+
+    def stop_on_failure() -> None:
+        embedded.failure.wait()
+        server.should_exit = True
+
+    threading.Thread(target=stop_on_failure, name="watch", daemon=True).start()
+    simulator = None
     try:
-        _serve(app, settings)
+        embedded.start()
+        if args.demo:
+            _demo_people(settings)
+            simulator = _demo_simulator(grid, settings, args)
+        threading.Thread(target=_report, args=(embedded,), name="status", daemon=True).start()
+        base = f"http://{settings.api.host}:{settings.api.port}"
+        sys.stderr.write(f"gridwatch (embedded) at {base}/console/  ·  phone app {base}/app/\n")
+        if args.demo:
+            secret = settings.run_dir / "secrets" / "demo-password"
+            sys.stderr.write(
+                f"  sign in as operator {DEMO_OPERATOR} (console) or any worker of the sample"
+                f" roster, e.g. {DEMO_WORKER} (app); the password is in {secret}\n"
+            )
+        _serve(server)
     finally:
         if simulator is not None:
             simulator.stop()
         embedded.stop()
+    failed = embedded.failed()
+    if failed:
+        sys.stderr.write("gridwatch: stopped because a part failed: " + "; ".join(failed) + "\n")
+        return 1
     return 0
+
+
+def _demo_simulator(grid: Grid, settings: Settings, args: argparse.Namespace) -> Simulator:
+    """The feed simulator of a demo, running, with trouble staged in its first half minute."""
+    import threading
+
+    from ingest.simulator import Simulator
+
+    simulator = Simulator(grid, settings.mqtt, devices=args.devices, seed=args.seed, rate=1.0)
+    # Trouble comes about every two minutes; a demo shows some at once: a fall and a quarrel
+    # within seconds, smoke (and the fire after it) within two minutes.
+    soon = datetime.now(UTC)
+    for n, scenario in enumerate(DEMO_OPENING):
+        simulator.traffic.begin(scenario, soon + timedelta(seconds=10.0 * (n + 1)))
+    threading.Thread(target=simulator.run, name="simulate", daemon=True).start()
+    return simulator
 
 
 def _demo_people(settings: Settings) -> None:

@@ -43,11 +43,18 @@ INTAKE = "mqtt"
 class Part:
     """One part of the platform on a thread of its own, with how to stop it."""
 
-    def __init__(self, name: str, run: Callable[[], None], stop: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        run: Callable[[], None],
+        stop: Callable[[], None],
+        failure: threading.Event,
+    ) -> None:
         self.name = name
         self.stop = stop
         self.thread = threading.Thread(target=self._guarded, args=(run,), name=name, daemon=True)
         self.failed: BaseException | None = None
+        self._failure = failure
 
     def _guarded(self, run: Callable[[], None]) -> None:
         try:
@@ -55,6 +62,8 @@ class Part:
         except BaseException as exc:
             self.failed = exc
             log.exception("%s stopped", self.name)
+            # A platform missing a part (no broker, no dispatcher) must not look alive.
+            self._failure.set()
 
 
 class Embedded:
@@ -68,6 +77,8 @@ class Embedded:
         self.sink = LocalSink(self.log)
         self.sources = local_sources(self.log)
         self.parts: list[Part] = []
+        # Set when any part stops on an error: the process then stops as a whole.
+        self.failure = threading.Event()
         self._broker_stop = threading.Event()
         self._streams: EmbeddedStreams | None = None
 
@@ -86,7 +97,7 @@ class Embedded:
     def _intake(self) -> Part:
         """Where events come in: the in-process broker, or a bridge from the broker configured."""
         if self.settings.mqtt.in_process:
-            return Part(INTAKE, self._broker, self._broker_stop.set)
+            return Part(INTAKE, self._broker, self._broker_stop.set, self.failure)
         bridge = Bridge(
             mqtt_settings=self.settings.mqtt,
             kafka_settings=self.settings.kafka,
@@ -98,7 +109,7 @@ class Embedded:
             if bridge.run() != 0:
                 raise RuntimeError("the bridge stopped: the embedded log refused a record")
 
-        return Part(INTAKE, run, bridge.stop)
+        return Part(INTAKE, run, bridge.stop, self.failure)
 
     def _queue_writer(self) -> Part:
         conn = psycopg.connect(self.settings.postgres.conninfo(), autocommit=True)
@@ -110,7 +121,7 @@ class Embedded:
             finally:
                 conn.close()
 
-        return Part("alerts", run, writer.stop)
+        return Part("alerts", run, writer.stop, self.failure)
 
     def _dispatcher(self) -> Part:
         stopping = threading.Event()
@@ -132,7 +143,7 @@ class Embedded:
             for dispatcher in holder:
                 dispatcher.stop()
 
-        return Part("dispatch", lambda: asyncio.run(serve()), stop)
+        return Part("dispatch", lambda: asyncio.run(serve()), stop, self.failure)
 
     def start(self) -> None:
         """Migrate the store, then start broker, detectors, queue writer and dispatcher."""
@@ -146,13 +157,17 @@ class Embedded:
             state_file=Path(self.settings.run_dir) / "streams-state.json",
         )
         self.parts = [
-            Part("streams", streams.run, streams.stop),
+            Part("streams", streams.run, streams.stop, self.failure),
             self._queue_writer(),
             self._dispatcher(),
             self._intake(),
         ]
         for part in self.parts:
             part.thread.start()
+
+    def failed(self) -> list[str]:
+        """The parts that stopped on an error, with it."""
+        return [f"{p.name}: {p.failed!r}" for p in self.parts if p.failed is not None]
 
     def stop(self) -> None:
         """Stop the parts, newest first, then close the log."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -100,3 +101,19 @@ def test_one_process_turns_an_mqtt_fire_into_an_incident_and_survives_a_sigkill(
     )
     assert incidents_of(embedded, first) == [(incident, "fire")]  # not made again on replay
     assert restarted.alive()
+
+
+def test_a_broker_that_cannot_listen_stops_the_process_with_the_reason(
+    embedded_env: dict[str, str], procs: Callable[..., Proc]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = embedded_env | {
+            "GRIDWATCH_MQTT__PORT": str(taken.getsockname()[1]),
+            "GRIDWATCH_API__PORT": str(free_port()),
+        }
+        running = procs("run", env)
+        assert running.popen is not None
+        assert running.popen.wait(timeout=PIPELINE_TIMEOUT) == 1
+    assert "stopped because a part failed: mqtt:" in running.tail()
