@@ -1,19 +1,23 @@
-"""Browser fixtures: the running platform, roster accounts, headless Chromium, phone and desk.
+"""Browser fixtures: the running platform in both modes, roster accounts, Chromium, phone, desk.
 
-The platform is the integration one (tests/conftest.py: this run's own database
-and topic prefix, shared with the integration tests; tests/integration/platform.py:
-`start_platform`), plus `gridwatch dispatch`, started once per test module. Publish device
-events with `tests.integration.platform.publish` (the real mosquitto_pub) and poll with
-`tests.conftest.wait_until`; in pages use Playwright's `expect(...)` with a
-generous timeout, never a sleep.
+Every module that asks for the platform runs twice, once per mode, each platform started
+for it with a run folder, database, topic prefix, MQTT session and API port of its own
+(tests/conftest.py `isolated_env`): the distributed mode is alerts, bridge, streams and api
+(tests/integration/platform.py `start_platform`) plus `gridwatch dispatch` on the shared
+Mosquitto and Kafka; the embedded mode is one `gridwatch run` with an MQTT port of its own
+(its in-process broker speaks MQTT 3.1.1 only). Publish device events with `mode.publish`
+(the real mosquitto_pub, in the mode's protocol) and poll with `tests.conftest.wait_until`;
+in pages use Playwright's `expect(...)` with a generous timeout, never a sleep.
 
 Fixtures:
 
-- `platform`: alerts, bridge, streams, dispatch and api running (module scope); `base_url`
-  is the API's address, where `/app/`, `/console/` and `/public/` are served.
+- `mode`: the platform of one mode running (module scope, params "distributed" and
+  "embedded"): `Mode` with its name, `settings` (use these, not the session's `settings`)
+  and `publish`; `base_url` is its API's address, where `/app/`, `/console/` and `/public/`
+  are served.
 - `api`: an httpx client of the API, for setting scenes up and checking the server's state.
-- `field_cell`: the grid cell this module works in (module scope; a module of its own picks a
-  different one, so modules do not see each other's incidents). Override it to choose.
+- `field_cell`: the grid cell this module works in (module scope; each module, and each
+  mode of it, picks a different one, so they do not see each other's incidents).
 - `enrol(role, node=None)`: a new account with a roster person on duty around the clock
   (`Account`: user, password, person id); a worker belongs to `field_cell`, a supervisor to
   its village, an operator to the county, unless `node` says otherwise. A worker enrolled so
@@ -23,7 +27,8 @@ Fixtures:
 - `phone`: a fresh 360×640 touch context, zh-CN, Asia/Shanghai, geolocation granted and fixed
   at `field_cell`'s centroid, `base_url` set (`page.goto("/app/")`).
 - `desk`: a fresh 1920×1080 context, zh-CN, Asia/Shanghai, `base_url` set, for the console.
-- `shot(page, name, full_page=False)`: saves a screenshot to docs/screenshots/<name>.png.
+- `shot(page, name, full_page=False)`: saves a screenshot to docs/screenshots/<name>.png in
+  the embedded mode (the README's way to run it), to the test's temporary folder otherwise.
 
 `access_token(api, account)` signs in through `POST /v1/auth/token` and answers the token.
 """
@@ -36,6 +41,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -48,15 +54,27 @@ from gridwatch.people import Level, Person, Role, Roster, RosterDocument
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from gridwatch.store.people import import_roster
-from tests.conftest import REPO, Proc, add_user
+from tests.conftest import (
+    REPO,
+    Proc,
+    add_user,
+    environ,
+    free_port,
+    isolated_env,
+    private_database,
+)
 from tests.far_cells import FarCells
-from tests.integration.platform import start_platform
+from tests.integration.platform import publish, start_platform, wait_for_api
 from tests.integration.staff import always_on_duty
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 PHONE = ViewportSize(width=360, height=640)
 DESK = ViewportSize(width=1920, height=1080)
+# Every test sends incidents to the same worker: no load cap may pass them over.
+UNCAPPED = {"GRIDWATCH_ASSIGNMENT__MAX_LOAD": "100000"}
+# The embedded mode's in-process broker speaks MQTT 3.1.1 only.
+PROTOCOL = {"distributed": "mqttv5", "embedded": "mqttv311"}
 
 
 def level_of(grid: Grid, node: str) -> Level:
@@ -85,20 +103,51 @@ class Account:
         return self.user.username
 
 
-@pytest.fixture(scope="module")
-def platform(settings: Settings, procs: Callable[..., Proc]) -> dict[str, Proc]:
-    """The distributed mode's processes and the dispatcher, running for this module."""
-    # Every test sends incidents to the same worker: no load cap may pass them over.
-    env = {"GRIDWATCH_ASSIGNMENT__MAX_LOAD": "100000"}
-    running = start_platform(settings, procs, env)
-    running["dispatch"] = procs("dispatch", env)
-    return running
+@dataclass(frozen=True)
+class Mode:
+    """A running platform: its mode's name, its settings and the MQTT protocol its broker speaks."""
+
+    name: str
+    settings: Settings
+    protocol: str
+
+    def publish(self, dev: str, doc: dict[str, Any]) -> None:
+        """A camera's QoS 1 publish with the real mosquitto_pub, as this mode's broker takes it."""
+        publish(self.settings, dev, doc, protocol=self.protocol)
+
+
+@pytest.fixture(scope="module", params=["distributed", "embedded"])
+def mode(
+    request: pytest.FixtureRequest,
+    procs: Callable[..., Proc],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Mode]:
+    """The platform of one mode, with a database, topics and ports of its own, for this module.
+
+    Of its own in the distributed mode too: a bridge session shared with the previous module
+    would come back to every message the shared broker carried while it was away.
+    """
+    env = isolated_env(tmp_path_factory.mktemp(request.param)) | UNCAPPED
+    if request.param == "embedded":
+        env["GRIDWATCH_MQTT__PORT"] = str(free_port())
+    with private_database(env):
+        with environ(env):
+            own = Settings()
+        if request.param == "distributed":
+            running = [*start_platform(own, procs, env).values(), procs("dispatch", env)]
+        else:
+            running = [procs("run", env)]
+            wait_for_api(own, running)
+        yield Mode(request.param, own, PROTOCOL[request.param])
+        # Now, before the database goes and the other mode's tests run on the same 2 cores.
+        for proc in running:
+            proc.stop()
 
 
 @pytest.fixture(scope="module")
-def base_url(settings: Settings, platform: dict[str, Proc]) -> str:
+def base_url(mode: Mode) -> str:
     """Where the API under test answers."""
-    return f"http://{settings.api.host}:{settings.api.port}"
+    return f"http://{mode.settings.api.host}:{mode.settings.api.port}"
 
 
 @pytest.fixture
@@ -119,14 +168,15 @@ def access_token(api: httpx.Client, account: Account) -> str:
 
 
 @pytest.fixture(scope="module")
-def field_cell(far_cells: FarCells) -> Cell:
-    """A cell of this module's own, far from every other test's incidents."""
+def field_cell(mode: Mode, far_cells: FarCells) -> Cell:
+    """A cell of this module's own in this mode, far from every other test's incidents."""
     return far_cells.one()
 
 
 @pytest.fixture(scope="module")
-def enrol(settings: Settings, grid: Grid, field_cell: Cell) -> Callable[..., Account]:
+def enrol(mode: Mode, grid: Grid, field_cell: Cell) -> Callable[..., Account]:
     """Make accounts of roster people on duty all day (see the module docstring)."""
+    settings = mode.settings
     default_node: dict[Role, str] = {
         "worker": field_cell.id,
         "mediator": field_cell.village_id,
@@ -218,12 +268,14 @@ def desk(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def shot() -> Callable[..., Path]:
-    """Save a page's screenshot as docs/screenshots/<name>.png (`full_page=True`: all of it)."""
+def shot(mode: Mode, tmp_path: Path) -> Callable[..., Path]:
+    """Save a page's screenshot as <name>.png (`full_page=True`: all of it); see the docstring."""
+    # Once for the docs, from the mode the README runs; the other mode's are still taken.
+    folder = SCREENSHOTS if mode.name == "embedded" else tmp_path
 
     def save(page: Page, name: str, *, full_page: bool = False) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
         return path
 

@@ -71,5 +71,13 @@ def cell_events(api: httpx.Client, cell: Cell, dev: str) -> list[dict[str, Any]]
     return found
 
 
-def publish(settings: Settings, dev: str, doc: dict[str, Any], source: str = "blue-sky") -> None:
-    mosquitto_pub(settings, f"gridwatch/v1/{source}/{dev}/events", payload(doc))
+def publish(
+    settings: Settings,
+    dev: str,
+    doc: dict[str, Any],
+    source: str = "blue-sky",
+    *,
+    protocol: str = "mqttv5",
+) -> None:
+    """A device's QoS 1 publish with the real mosquitto_pub (MQTT 5, or `protocol`)."""
+    mosquitto_pub(settings, f"gridwatch/v1/{source}/{dev}/events", payload(doc), protocol=protocol)
