@@ -129,9 +129,16 @@ def test_an_incident_from_mqtt_colours_its_cell_and_the_operator_reassigns_it(
     expect(page.locator("#chart-air path.series").first).to_be_visible(timeout=30_000)
     shot(page, "console-map")
     cell.dispatch_event("click")
-    # The poll redraws the cell's list every few seconds: a mouse click whose press and release
-    # straddle a redraw lands on two different items and is no click at all.
-    page.locator(f'#drawer li[data-incident="{incident}"]').dispatch_event("click")
+    listed = page.locator(f'#drawer li[data-incident="{incident}"]')
+    expect(listed).to_be_visible()
+    # The cell's queue is polled every few seconds; a poll that changes nothing must leave the
+    # list as it is, or a click whose press and release straddle it would be lost.
+    item = listed.element_handle()
+    for _ in range(2):  # the first poll's answer is drawn (or not) long before the second's
+        with page.expect_response(lambda r: "/v1/cells/queue?cell=" in r.url):
+            pass
+    assert item.evaluate("(li) => li.isConnected")
+    listed.click()
     expect(page.locator('#drawer dd[data-field="assignees"]')).to_contain_text(f"({held})")
     page.get_by_role("button", name="改派", exact=True).click()
     form = page.locator('form[data-action="reassign"]')

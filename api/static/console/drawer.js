@@ -22,10 +22,14 @@ export class Drawer {
     this.view = null;
     // Each draw's number: an answer arriving after a newer draw began is dropped.
     this.drawn = 0;
+    // What the cell's queue on screen shows: a poll that changes nothing leaves it alone, so a
+    // click that straddles a poll still lands on the same item.
+    this.cellShown = null;
   }
 
   close() {
     this.root.hidden = true;
+    this.cellShown = null;
     this.view = null;
     this.onCell(null);
   }
@@ -51,6 +55,10 @@ export class Drawer {
     const mine = ++this.drawn;
     const page = await api(`/v1/cells/queue?cell=${encodeURIComponent(cellId)}`);
     if (mine !== this.drawn) return; // another view was asked for while this one loaded
+    const shown = JSON.stringify([this.i18n.lang, cellId, where,
+      page.items.map((i) => [i.incident_id, i.severity, i.category, i.status])]);
+    if (shown === this.cellShown) return;
+    this.cellShown = shown;
     const items = page.items.map((i) =>
       h("li", { onclick: () => this.showIncident(i.incident_id), dataset: { incident: i.incident_id } },
         this.severity(i.severity), " ", t(`c_${i.category}`), " · ", t(`s_${i.status}`), " · ",
@@ -65,6 +73,7 @@ export class Drawer {
 
   async showIncident(id, notice = null) {
     const t = this.i18n.t;
+    this.cellShown = null;
     this.view = () => this.showIncident(id);
     this.root.hidden = false;
     const mine = ++this.drawn;
