@@ -41,7 +41,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -51,20 +50,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, syn
 from gridwatch.accounts import User
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.people import Level, Person, Role, Roster, RosterDocument
-from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from gridwatch.store.people import import_roster
 from tests.conftest import (
     REPO,
     Proc,
     add_user,
-    environ,
-    free_port,
-    isolated_env,
-    private_database,
 )
 from tests.far_cells import FarCells
-from tests.integration.platform import publish, start_platform, wait_for_api
+from tests.integration.platform import Mode, mode_platform
 from tests.integration.staff import always_on_duty
 
 CHROMIUM = "/usr/bin/chromium"
@@ -73,8 +67,6 @@ PHONE = ViewportSize(width=360, height=640)
 DESK = ViewportSize(width=1920, height=1080)
 # Every test sends incidents to the same worker: no load cap may pass them over.
 UNCAPPED = {"GRIDWATCH_ASSIGNMENT__MAX_LOAD": "100000"}
-# The embedded mode's in-process broker speaks MQTT 3.1.1 only.
-PROTOCOL = {"distributed": "mqttv5", "embedded": "mqttv311"}
 
 
 def level_of(grid: Grid, node: str) -> Level:
@@ -103,45 +95,17 @@ class Account:
         return self.user.username
 
 
-@dataclass(frozen=True)
-class Mode:
-    """A running platform: its mode's name, its settings and the MQTT protocol its broker speaks."""
-
-    name: str
-    settings: Settings
-    protocol: str
-
-    def publish(self, dev: str, doc: dict[str, Any]) -> None:
-        """A camera's QoS 1 publish with the real mosquitto_pub, as this mode's broker takes it."""
-        publish(self.settings, dev, doc, protocol=self.protocol)
-
-
 @pytest.fixture(scope="module", params=["distributed", "embedded"])
 def mode(
     request: pytest.FixtureRequest,
     procs: Callable[..., Proc],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Mode]:
-    """The platform of one mode, with a database, topics and ports of its own, for this module.
-
-    Of its own in the distributed mode too: a bridge session shared with the previous module
-    would come back to every message the shared broker carried while it was away.
-    """
-    env = isolated_env(tmp_path_factory.mktemp(request.param)) | UNCAPPED
-    if request.param == "embedded":
-        env["GRIDWATCH_MQTT__PORT"] = str(free_port())
-    with private_database(env):
-        with environ(env):
-            own = Settings()
-        if request.param == "distributed":
-            running = [*start_platform(own, procs, env).values(), procs("dispatch", env)]
-        else:
-            running = [procs("run", env)]
-            wait_for_api(own, running)
-        yield Mode(request.param, own, PROTOCOL[request.param])
-        # Now, before the database goes and the other mode's tests run on the same 2 cores.
-        for proc in running:
-            proc.stop()
+    """The platform of one mode, with a database, topics and ports of its own, for this module."""
+    with mode_platform(
+        request.param, procs, tmp_path_factory.mktemp(request.param), UNCAPPED
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 
 from gridwatch.grid.model import Cell
-from tests.browser.conftest import Account, Mode, access_token
+from tests.browser.conftest import Account, access_token
 from tests.conftest import wait_until
 from tests.far_cells import FarCells
-from tests.integration.platform import PIPELINE_TIMEOUT, device, now
+from tests.integration.platform import PIPELINE_TIMEOUT, Mode, device, now
 from tests.support import event
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +15,16 @@ import httpx
 from gridwatch.accounts import User
 from gridwatch.grid.model import Cell
 from gridwatch.settings import Settings
-from tests.conftest import Proc, bearer, mosquitto_pub, wait_until
+from tests.conftest import (
+    Proc,
+    bearer,
+    environ,
+    free_port,
+    isolated_env,
+    mosquitto_pub,
+    private_database,
+    wait_until,
+)
 from tests.support import payload
 
 PIPELINE_TIMEOUT = 90.0
@@ -81,3 +92,49 @@ def publish(
 ) -> None:
     """A device's QoS 1 publish with the real mosquitto_pub (MQTT 5, or `protocol`)."""
     mosquitto_pub(settings, f"gridwatch/v1/{source}/{dev}/events", payload(doc), protocol=protocol)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A running platform: its mode's name, its settings and the MQTT protocol its broker speaks."""
+
+    name: str
+    settings: Settings
+    protocol: str
+
+    def publish(self, dev: str, doc: dict[str, Any], source: str = "blue-sky") -> None:
+        """A device's QoS 1 publish with the real mosquitto_pub, as this mode's broker takes it."""
+        publish(self.settings, dev, doc, source, protocol=self.protocol)
+
+
+@contextmanager
+def mode_platform(
+    name: str, procs: Callable[..., Proc], run_dir: Path, env: Mapping[str, str] | None = None
+) -> Iterator[Mode]:
+    """One mode's platform, with a database, topics and ports of its own, `env` over them.
+
+    "distributed": bridge, streams, alerts, dispatch and api around Kafka and Mosquitto;
+    "embedded": `gridwatch run` with its in-process broker (MQTT 3.1.1 only);
+    "embedded-mosquitto": `gridwatch run` bridging from Mosquitto. Of its own in the
+    distributed mode too: a bridge session shared with an earlier platform would come back to
+    every message the shared broker carried while it was away.
+    """
+    own_env = isolated_env(run_dir) | dict(env or {})
+    if name == "embedded":
+        own_env["GRIDWATCH_MQTT__PORT"] = str(free_port())
+    if name == "embedded-mosquitto":
+        own_env["GRIDWATCH_MQTT__IN_PROCESS"] = "false"
+    with private_database(own_env):
+        with environ(own_env):
+            own = Settings()
+        if name == "distributed":
+            running = [*start_platform(own, procs, own_env).values(), procs("dispatch", own_env)]
+        else:
+            running = [procs("run", own_env)]
+            wait_for_api(own, running)
+        try:
+            yield Mode(name, own, "mqttv311" if name == "embedded" else "mqttv5")
+        finally:
+            # Before the database goes.
+            for proc in running:
+                proc.stop()

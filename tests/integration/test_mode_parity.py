@@ -1,15 +1,15 @@
-"""One scenario, both modes: the same events give the same incidents and the same assignments.
+"""One scenario, every mode: the same events give the same incidents, assignments, escalations.
 
 The distributed mode (Mosquitto, bridge, Kafka, faust, queue writer, dispatcher, API as
-processes) and the embedded one (`gridwatch run`) each get a platform of their own: run folder,
-database, topics and ports. The scenario publishes over real MQTT and reads the store.
+processes), the embedded one (`gridwatch run`) and the embedded one bridging from Mosquitto
+each get a platform of their own: run folder, database, topics and ports. The scenario
+publishes over real MQTT and reads the store.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,24 +19,10 @@ import pytest
 from gridwatch.accounts import User
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.settings import Settings
-from tests.conftest import (
-    Proc,
-    environ,
-    free_port,
-    isolated_env,
-    mosquitto_pub,
-    private_database,
-    wait_until,
-)
-from tests.integration.platform import (
-    PIPELINE_TIMEOUT,
-    device,
-    now,
-    start_platform,
-    wait_for_api,
-)
+from tests.conftest import Proc, wait_until
+from tests.integration.platform import PIPELINE_TIMEOUT, Mode, device, mode_platform, now
 from tests.integration.staff import staff_on_duty
-from tests.support import event, payload
+from tests.support import event
 
 pytestmark = pytest.mark.integration
 
@@ -44,51 +30,17 @@ pytestmark = pytest.mark.integration
 FALL_CLOCK = json.dumps({"fall": {"high": {"accept_min": 1, "arrive_min": 30, "resolve_min": 240}}})
 
 
-@dataclass(frozen=True)
-class Mode:
-    """A running platform: its settings and the MQTT protocol its broker speaks."""
-
-    name: str
-    settings: Settings
-    protocol: str
-
-
 @pytest.fixture(scope="module", params=["distributed", "embedded", "embedded-mosquitto"])
 def mode(
     request: pytest.FixtureRequest,
-    settings: Settings,
     procs: Callable[..., Proc],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Mode]:
-    """The platform of one mode, with a database and topics of its own.
-
-    "embedded-mosquitto" is the one process bridging from the run's Mosquitto instead of
-    serving MQTT itself.
-    """
-    env = isolated_env(tmp_path_factory.mktemp(request.param))
-    env["GRIDWATCH_SLA__CATEGORIES"] = FALL_CLOCK
-    if request.param == "embedded":
-        env["GRIDWATCH_MQTT__PORT"] = str(free_port())
-    if request.param == "embedded-mosquitto":
-        env["GRIDWATCH_MQTT__IN_PROCESS"] = "false"
-    with private_database(env):
-        with environ(env):
-            own = Settings()
-        if request.param == "distributed":
-            started = [*start_platform(own, procs, env).values(), procs("dispatch", env)]
-        else:
-            started = [procs("run", env)]
-            wait_for_api(own, started)
-        yield Mode(request.param, own, "mqttv311" if request.param == "embedded" else "mqttv5")
-        # Before the database goes.
-        for proc in started:
-            proc.stop()
-
-
-def publish(mode: Mode, kind: str, dev: str, doc: dict[str, Any]) -> None:
-    """One QoS 1 publish with the real mosquitto_pub."""
-    topic = f"gridwatch/v1/{kind}/{dev}/events"
-    mosquitto_pub(mode.settings, topic, payload(doc), protocol=mode.protocol)
+    """The platform of one mode (see `mode_platform`), with a database and topics of its own."""
+    run_dir = tmp_path_factory.mktemp(request.param)
+    sla = {"GRIDWATCH_SLA__CATEGORIES": FALL_CLOCK}
+    with mode_platform(request.param, procs, run_dir, sla) as running:
+        yield running
 
 
 def outcome(settings: Settings, devices: list[str]) -> list[tuple[Any, ...]]:
@@ -125,9 +77,7 @@ def test_the_same_events_give_the_same_incidents_assignments_and_escalations(
     fire, smoke, fall = device(), device(), device()
     t0 = now()
     (lon, lat), (lon2, lat2) = cells[0].centroid, cells[1].centroid
-    publish(
-        mode, "blue-sky", fire, event(device=fire, event_id=f"{fire}-1", at=t0, lon=lon, lat=lat)
-    )
+    mode.publish(fire, event(device=fire, event_id=f"{fire}-1", at=t0, lon=lon, lat=lat))
     for n in range(3):  # smoke confirmed by one tower's third sighting within the window
         doc = event(
             "blue-sky.smoke",
@@ -137,7 +87,7 @@ def test_the_same_events_give_the_same_incidents_assignments_and_escalations(
             lon=lon2,
             lat=lat2,
         )
-        publish(mode, "blue-sky", smoke, doc)
+        mode.publish(smoke, doc)
     doc = event(
         "sharp-eyes.fall",
         device=fall,
@@ -147,7 +97,7 @@ def test_the_same_events_give_the_same_incidents_assignments_and_escalations(
         lat=lat2,
         confidence=0.8,
     )
-    publish(mode, "sharp-eyes", fall, doc)
+    mode.publish(fall, doc, "sharp-eyes")
 
     def settled() -> list[tuple[Any, ...]]:
         rows = outcome(mode.settings, [fire, smoke, fall])
