@@ -14,6 +14,7 @@ from kafka import OffsetAndMetadata
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
+from gridwatch.kafka_source import METADATA_MAX_AGE_MS
 from gridwatch.notifications import Notification
 from gridwatch.ports import Notifier, SourceFactory
 from gridwatch.settings import KafkaSettings
@@ -50,6 +51,7 @@ async def consume(
         group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset=start,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
     await consumer.start()
     try:

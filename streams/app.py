@@ -13,6 +13,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from gridwatch.devices import DeviceAdjusted, Tick
 from gridwatch.grid.model import Grid
+from gridwatch.kafka_source import METADATA_MAX_AGE_MS
 from gridwatch.settings import Settings
 from gridwatch.wire import CELL_RECORD, FUSION_RECORD
 from streams.cells import CellState, step_cell
@@ -102,6 +103,8 @@ def new_app(settings: Settings) -> faust.App:
         # produce request carried ~1.4 records (bench/README.md).
         producer_linger=0.01,
         broker_heartbeat_interval=3.0,
+        # faust's assignor gives nothing for a topic "not found in cluster metadata" yet.
+        consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
 
 
