@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from kafka import OffsetAndMetadata
@@ -35,44 +34,30 @@ def _parsed(value: bytes, offset: int) -> Notification | None:
         return None
 
 
-async def consume(
-    kafka: KafkaSettings,
-    *,
-    group_id: str | None,
-    start: Literal["earliest", "latest"],
-    commit: bool,
-) -> AsyncGenerator[Notification, None]:
-    """Notifications as they come; with `commit` (and a group), each offset once handled."""
-    if commit and group_id is None:
-        raise ValueError("committing offsets needs a consumer group")
-    consumer = AIOKafkaConsumer(
-        kafka.topic("notifications"),
-        bootstrap_servers=kafka.bootstrap,
-        group_id=group_id,
-        enable_auto_commit=False,
-        auto_offset_reset=start,
-        metadata_max_age_ms=METADATA_MAX_AGE_MS,
-    )
-    await consumer.start()
-    try:
-        async for record in consumer:
-            n = _parsed(record.value, record.offset)
-            if n is None:
-                continue
-            yield n
-            if commit:
-                # After the caller is done with it: a crash before this delivers it again.
-                await consumer.commit()
-    finally:
-        await consumer.stop()
-
-
 def kafka_notifications(kafka: KafkaSettings) -> NotificationStream:
-    """Notifications from Kafka: live from the newest without a group, else from the group's."""
+    """Notifications from Kafka, read with aiokafka (see NotificationStream)."""
 
-    def stream(group_id: str | None) -> AsyncGenerator[Notification, None]:
-        start: Literal["earliest", "latest"] = "latest" if group_id is None else "earliest"
-        return consume(kafka, group_id=group_id, start=start, commit=group_id is not None)
+    async def stream(group_id: str | None) -> AsyncGenerator[Notification, None]:
+        consumer = AIOKafkaConsumer(
+            kafka.topic("notifications"),
+            bootstrap_servers=kafka.bootstrap,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="latest" if group_id is None else "earliest",
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
+        )
+        await consumer.start()
+        try:
+            async for record in consumer:
+                n = _parsed(record.value, record.offset)
+                if n is None:
+                    continue
+                yield n
+                if group_id is not None:
+                    # After the caller is done with it: a crash before this delivers it again.
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
 
     return stream
 
