@@ -292,10 +292,11 @@ def _demo_people(settings: Settings) -> None:
     """The sample roster and an account per person on it, the first time a demo runs."""
     import psycopg
 
+    from gridwatch.store.people import has_people
+
     with psycopg.connect(settings.postgres.conninfo()) as conn:
-        row = conn.execute("SELECT EXISTS (SELECT 1 FROM people)").fetchone()
-    if row is not None and row[0]:
-        return
+        if has_people(conn):
+            return
     run_people(settings, argparse.Namespace(action="import", file=SAMPLE_ROSTER, replace=False))
     run_users(settings, argparse.Namespace(action="demo"))
 

@@ -29,6 +29,7 @@ from gridwatch.local_log.sink import LocalSink
 from gridwatch.local_log.source import local_sources
 from gridwatch.notification_log import source_notifications
 from gridwatch.settings import Settings
+from gridwatch.store.incidents import count_open
 from gridwatch.store.migrate import migrate
 from ingest.bridge import Bridge
 from ingest.embedded_broker import durable_intake, start_broker
@@ -184,13 +185,11 @@ class Embedded:
             return "starting", 0
         read = streams.records_read
         with psycopg.connect(self.settings.postgres.conninfo()) as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM incidents WHERE status NOT IN ('closed', 'cancelled')"
-            ).fetchone()
+            open_now = count_open(conn)
         line = (
             f"devices online {streams.devices_online} · "
             f"events/s {(read - read_before) / seconds:.1f} · "
-            f"incidents open {row[0] if row else 0}"
+            f"incidents open {open_now}"
         )
         return line, read
 

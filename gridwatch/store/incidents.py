@@ -106,6 +106,14 @@ _COLUMNS = """incident_id, cell_id, kind, category, severity, status, detector, 
     last_evidence_at, evidence_count, lon, lat, summary, cleared_at, created_at, updated_at"""
 
 
+def count_open(conn: psycopg.Connection) -> int:
+    """How many incidents are neither closed nor cancelled."""
+    row = conn.execute(
+        "SELECT count(*) FROM incidents WHERE status NOT IN ('closed', 'cancelled')"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 async def list_incidents(
     conn: psycopg.AsyncConnection,
     *,

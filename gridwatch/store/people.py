@@ -31,6 +31,12 @@ class ImportCounts(NamedTuple):
     shifts: int
 
 
+def has_people(conn: psycopg.Connection) -> bool:
+    """Whether any roster was ever imported."""
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM people)").fetchone()
+    return bool(row and row[0])
+
+
 async def import_roster(
     conn: psycopg.AsyncConnection, doc: RosterDocument, *, replace: bool
 ) -> ImportCounts:
