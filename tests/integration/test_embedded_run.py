@@ -16,12 +16,12 @@ from tests.conftest import (
     environ,
     free_port,
     isolated_env,
-    mosquitto_pub,
     private_database,
     wait_until,
 )
+from tests.integration import platform
 from tests.integration.platform import PIPELINE_TIMEOUT, device, now, wait_for_api
-from tests.support import event, payload
+from tests.support import event
 
 pytestmark = pytest.mark.integration
 
@@ -53,8 +53,7 @@ def start(embedded: Settings, embedded_env: dict[str, str], procs: Callable[...,
 
 def publish(embedded: Settings, dev: str, doc: dict[str, Any]) -> None:
     """A camera's QoS 1 publish over MQTT 3.1.1, the protocol of the in-process broker."""
-    topic = f"gridwatch/v1/blue-sky/{dev}/events"
-    mosquitto_pub(embedded, topic, payload(doc), protocol="mqttv311")
+    platform.publish(embedded, dev, doc, protocol="mqttv311")
 
 
 def incidents_of(embedded: Settings, dev: str) -> list[tuple[str, str]]:
