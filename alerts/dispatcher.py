@@ -27,6 +27,7 @@ from gridwatch.notifications import Notification, NotificationKind, notification
 from gridwatch.outbox_relay import relay_outbox
 from gridwatch.people import Level
 from gridwatch.ports import Batches, RecordSink, RecordSource, SourceFactory
+from gridwatch.recent_keys import RecentKeys
 from gridwatch.settings import Settings
 from gridwatch.store.cases import StoredCase, read_case
 from gridwatch.store.dispatch import (
@@ -47,6 +48,9 @@ TICK_S = 2.0
 CLAIM_LIMIT = 100
 # How long a detection whose incident row the queue writer has not stored yet waits to retry.
 NOT_STORED_PAUSE_S = 0.5
+# Forgetting the oldest stranded incident costs one more warning line; remembering every one
+# would grow for as long as a county has nobody at its top levels.
+STRANDED_MEMORY = 4096
 
 
 def _no_guard(_locked: StoredCase) -> None:
@@ -97,7 +101,7 @@ class Dispatcher:
         self._topic = settings.kafka.topic("notifications")
         self._stop = threading.Event()
         # (incident, level) already warned of having nobody above: warn once, not every tick.
-        self._stranded: set[tuple[str, Level]] = set()
+        self._stranded: RecentKeys[tuple[str, Level]] = RecentKeys(STRANDED_MEMORY)
 
     async def _stage(self, notes: Sequence[Notification]) -> None:
         """Put the notifications in the outbox, in the transaction of the change they announce."""
@@ -182,8 +186,7 @@ class Dispatcher:
         )
         target = escalation_target(above, accounts_at, operators)
         if target is None:
-            if above and (case.incident_id, case.level) not in self._stranded:
-                self._stranded.add((case.incident_id, case.level))
+            if above and self._stranded.first_time((case.incident_id, case.level)):
                 log.warning(
                     "incident %s: nobody above %s to escalate to, not even an operator;"
                     " reminding its assignees",
@@ -191,7 +194,7 @@ class Dispatcher:
                     case.level,
                 )
             return None
-        self._stranded.discard((case.incident_id, case.level))
+        self._stranded.forget((case.incident_id, case.level))
         reason = f"{deadline.clock} deadline passed at {deadline.due_at:%Y-%m-%d %H:%M:%S}Z"
         command = Escalate(
             actor=TIMER, level=target.level, reason=reason, assignees=target.accounts
