@@ -88,6 +88,7 @@ def create_app(
     app.state.sink = sink
     app.state.photos = photos
     app.state.hub = Hub()
+    app.state.public_answers = public.public_answers()
     app.state.probes = server_probes(settings) if probes is None else probes
     install_error_handlers(app)
     # Phones on a weak village signal: the grid map alone is ~600 kB of JSON, ~10x less zipped.

@@ -445,3 +445,12 @@ def test_public_villages_need_no_sign_in_and_name_no_one(
     recent = ok(client.get("/v1/public/villages"))
     assert recent["villages"][0].keys() == v1.keys()
     assert scenario.place.v1.village_id in {v["village_id"] for v in recent["villages"]}
+
+
+def test_the_public_page_is_answered_from_memory_for_a_minute(client: TestClient) -> None:
+    # The default window ends when the answer is made: the same end means the same answer.
+    first = ok(client.get("/v1/public/villages"))
+    again = ok(client.get("/v1/public/villages"))
+    assert again["to"] == first["to"]
+    other = ok(client.get("/v1/public/villages", params=WINDOW))
+    assert other["to"] != first["to"]
