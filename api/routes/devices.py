@@ -22,9 +22,8 @@ from gridwatch.store.users import record_audit
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 
-# Newest events are looked for this far back only (a day or two of partitions, not a month's
-# time series on every poll); a device quiet for longer is still listed while the no-signal
-# rule keeps an incident open on it.
+# The map lists devices heard within a day, so a device taken out of service leaves it; one
+# quiet for longer is still listed while the no-signal rule keeps an incident open on it.
 HEARD_WITHIN = timedelta(days=1)
 
 

@@ -9,17 +9,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 # Devices are those with an event since `since`, or on an open no-signal incident. For
-# each: its newest event by arrival (device clocks are often wrong) and its newest evidence
-# on a no-signal incident that is neither cleared nor ended.
+# each: its newest event by arrival (kept by the event writer in device_last_heard) and its
+# newest evidence on a no-signal incident that is neither cleared nor ended.
 _DEVICES = """
 WITH last AS (
-    SELECT DISTINCT ON (device_id)
-           device_id, type, cell_id, lon, lat, time AS last_time,
+    SELECT device_id, type, cell_id, lon, lat, time AS last_time,
            received_at AS last_received_at
-    -- Arrival decides (device clocks are often wrong); the loose bound on the device's time
-    -- lets the day partitions be pruned.
-    FROM events WHERE received_at >= %(since)s AND time >= %(since)s - interval '7 days'
-    ORDER BY device_id, received_at DESC, time DESC
+    FROM device_last_heard WHERE received_at >= %(since)s
 ),
 flags AS (
     SELECT DISTINCT ON (e.device_id)

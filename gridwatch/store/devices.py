@@ -19,29 +19,12 @@ from psycopg.rows import dict_row
 
 from gridwatch.devices import DeviceAdjusted
 from gridwatch.incidents import IncidentEnded
-
-
-def _upsert(table: str, names: str, *, newest: str) -> bytes:
-    """Insert a row keyed by the first of `names`; on conflict, the newer `newest` wins.
-
-    An equal `newest` is the same record again, or a later one of the same moment, which the
-    topic's order delivers last: it wins too, so redelivery rewrites the same values.
-    """
-    columns = names.split()
-    key = columns[0]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(f'%({c})s' for c in columns)}) "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates} "
-        f"WHERE EXCLUDED.{newest} >= {table}.{newest}"
-    ).encode()
-
+from gridwatch.store.upsert import newest_wins
 
 _ADJUSTMENT_COLUMNS = "device_id cell_id extra_confirmations until false_alarms reason at"
-_UPSERT_ADJUSTMENT = _upsert("device_adjustments", _ADJUSTMENT_COLUMNS, newest="at")
+_UPSERT_ADJUSTMENT = newest_wins("device_adjustments", _ADJUSTMENT_COLUMNS, newest="at")
 # An incident ends once; should a later ending of it come (reopened, then closed), it wins.
-_UPSERT_ENDING = _upsert(
+_UPSERT_ENDING = newest_wins(
     "incident_endings",
     "incident_id cell_id category outcome false_alarm reason devices ended_at",
     newest="ended_at",

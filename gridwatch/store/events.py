@@ -1,4 +1,4 @@
-"""The raw-event time series: idempotent inserts into day partitions."""
+"""The raw-event time series: idempotent inserts into day partitions, and each device's newest."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from gridwatch.records import RoutedEvent
+from gridwatch.store.upsert import newest_wins
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,21 @@ INSERT INTO events (time, device_id, event_id, type, cell_id, lon, lat, received
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT DO NOTHING
 """
+# Arrival decides which event is a device's newest: device clocks are often wrong.
+_UPSERT_LAST_HEARD = newest_wins(
+    "device_last_heard", "device_id type cell_id lon lat time received_at", newest="received_at"
+)
+
+
+def newest_by_device(routed: Sequence[RoutedEvent]) -> list[RoutedEvent]:
+    """Each device's newest event of a batch by arrival, then device time; by device id."""
+    newest: dict[str, RoutedEvent] = {}
+    for r in routed:
+        seen = newest.get(r.device_id)
+        if seen is None or (r.received_at, r.event.time) >= (seen.received_at, seen.event.time):
+            newest[r.device_id] = r
+    # One order for every writer, so two writers of overlapping batches cannot deadlock.
+    return [newest[device] for device in sorted(newest)]
 
 
 class EventSeries:
@@ -80,5 +96,18 @@ class EventSeries:
             )
             for r in routed
         ]
+        last_heard = [
+            {
+                "device_id": r.device_id,
+                "type": r.event.type,
+                "cell_id": r.cell_id,
+                "lon": r.lon,
+                "lat": r.lat,
+                "time": r.event.time,
+                "received_at": r.received_at,
+            }
+            for r in newest_by_device(routed)
+        ]
         with conn.cursor() as cur:
             cur.executemany(_INSERT, rows)
+            cur.executemany(_UPSERT_LAST_HEARD, last_heard)

@@ -130,3 +130,32 @@ def test_raw_events_land_in_day_partitions_and_dedupe(conn: psycopg.Connection) 
         "m1": f"events_p{NOW - timedelta(days=1):%Y%m%d}",
         "m2": "events_default",
     }
+
+
+def test_a_devices_newest_arrival_is_kept_and_never_rolled_back(conn: psycopg.Connection) -> None:
+    grid = small_grid()
+    device = f"cam-n{NOW:%H%M%S%f}"
+
+    def arrived(event_id: str, *, at: datetime, received: datetime) -> RoutedEvent:
+        r = route_message(
+            f"gridwatch/v1/sharp-eyes/{device}/events",
+            payload(event("sharp-eyes.motion", device=device, event_id=event_id, at=at)),
+            grid=grid,
+            received_at=received,
+        )
+        assert isinstance(r, RoutedEvent)
+        return r
+
+    # The device's clock runs an hour behind: arrival, not its time, says which is newest.
+    late_clock = arrived("e2", at=NOW - timedelta(hours=1), received=NOW)
+    earlier = arrived("e1", at=NOW - timedelta(minutes=5), received=NOW - timedelta(minutes=5))
+    series = EventSeries()
+    with conn.transaction():
+        series.record(conn, [late_clock, earlier], today=NOW.date())
+    # A replay of the older one, stored again later, must not roll the row back.
+    with conn.transaction():
+        series.record(conn, [earlier], today=NOW.date())
+    row = conn.execute(
+        "SELECT time, received_at FROM device_last_heard WHERE device_id = %s", (device,)
+    ).fetchone()
+    assert row == (NOW - timedelta(hours=1), NOW)
