@@ -10,10 +10,20 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from api.deps import GridDep, PhotosDep, ReporterDep, SettingsDep, SinkDep
+from api.deps import (
+    GridDep,
+    PhotosDep,
+    PoolDep,
+    Reporter,
+    ReporterDep,
+    SettingsDep,
+    SinkDep,
+    client_address,
+)
 from api.errors import ApiError
 from api.publish import publish_or_503
 from api.schemas import ReportCreate, ReportRead
@@ -22,6 +32,7 @@ from api.uploads import capped as capped_body
 from gridwatch.geo.crs import to_wgs84
 from gridwatch.ports import PhotoStore
 from gridwatch.records import ReportFiled
+from gridwatch.store.users import record_audit
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -107,6 +118,32 @@ async def _photo_ref(report: ReportCreate, data: bytes | None, photos: PhotoStor
     return report.photo
 
 
+async def _audit(
+    request: Request,
+    pool: AsyncConnectionPool,
+    reporter: Reporter,
+    record: ReportFiled,
+    *,
+    unconfirmed: bool = False,
+) -> None:
+    """The report's audit line, on a connection held only for the insert."""
+    detail: dict[str, Any] = {
+        "report_id": record.report_id,
+        "cell_id": record.cell_id,
+        "category": record.category,
+        "role": reporter.role,
+    }
+    async with pool.connection() as conn:
+        await record_audit(
+            conn,
+            actor=reporter.account,
+            action="report.file",
+            target=f"report:{record.report_id}",
+            detail=detail | ({"unconfirmed": True} if unconfirmed else {}),
+            client=client_address(request),
+        )
+
+
 def _request_body() -> dict[str, Any]:
     """The OpenAPI request body: the JSON model, and the same fields flat as a form."""
     raw = ReportCreate.model_json_schema()
@@ -149,6 +186,7 @@ async def file_report(
     photos: PhotosDep,
     reporter: ReporterDep,
     settings: SettingsDep,
+    pool: PoolDep,
 ) -> ReportRead:
     """Place the report in its cell and answer once Kafka has it; it becomes an incident."""
     report, data = await _read_report(request)
@@ -172,7 +210,16 @@ async def file_report(
     )
     value = record.model_dump_json(by_alias=True).encode()
     topic = settings.kafka.topic("events")
-    await publish_or_503(sink, topic, cell.id.encode(), value, what="report")
+    # No connection is held while Kafka is awaited (up to ACK_TIMEOUT_S): anyone may file,
+    # and a slow log must not drain the pool. The line follows the ack, so it records reports
+    # the log has, plus those whose ack timed out, which may still arrive.
+    try:
+        await publish_or_503(sink, topic, cell.id.encode(), value, what="report")
+    except ApiError as exc:
+        if exc.code == "event_log_timeout":
+            await _audit(request, pool, reporter, record, unconfirmed=True)
+        raise
+    await _audit(request, pool, reporter, record)
     log.info("report %s filed, cell_id=%s, %s", record.report_id, cell.id, record.category)
     return ReportRead(
         report_id=record.report_id,

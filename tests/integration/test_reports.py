@@ -22,12 +22,14 @@ from gridwatch.geo.crs import wgs84_to_gcj02
 from gridwatch.grid.model import Cell, Grid
 from gridwatch.kafka_admin import ensure_topics
 from gridwatch.photos import FilesystemPhotoStore
+from gridwatch.ports import Done
 from gridwatch.records import ReportFiled
 from gridwatch.settings import Settings
 from gridwatch.store.migrate import migrate
 from ingest.kafka_sink import KafkaSink
-from tests.conftest import free_port, read_topic
+from tests.conftest import add_user, bearer, free_port, read_topic
 from tests.far_cells import FarCells
+from tests.integration.sinks import RefusingSink
 
 pytestmark = pytest.mark.integration
 
@@ -170,6 +172,69 @@ def test_photos_too_large_or_not_images_are_refused(client: TestClient, cell: Ce
         "/v1/reports", content=b"category=fire", headers={"content-type": "text/plain"}
     )
     assert (response.status_code, errors(response)[0][0]) == (415, "unsupported_media_type")
+
+
+def report_lines(settings: Settings, actor: str) -> dict[str, dict[str, Any]]:
+    """The `report.file` lines of an actor in the audit log: detail by target."""
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT target, detail FROM audit_log WHERE actor = %s AND action = 'report.file'",
+            (actor,),
+        ).fetchall()
+    return dict(rows)
+
+
+def test_filing_a_report_is_audited_with_who_filed_it(
+    client: TestClient, settings: Settings, cell: Cell
+) -> None:
+    anonymous = client.post("/v1/reports", json=report(cell))
+    assert anonymous.status_code == 201, anonymous.text
+    report_id = anonymous.json()["report_id"]
+    detail = {"report_id": report_id, "cell_id": cell.id, "category": "fire", "role": "citizen"}
+    assert report_lines(settings, "anonymous")[f"report:{report_id}"] == detail
+
+    worker = add_user(settings, "worker", cell.id)
+    signed = client.post("/v1/reports", json=report(cell), headers=bearer(settings, worker))
+    assert signed.status_code == 201, signed.text
+    report_id = signed.json()["report_id"]
+    assert report_lines(settings, worker.id) == {
+        f"report:{report_id}": detail | {"report_id": report_id, "role": "worker"}
+    }
+
+
+class SilentSink(RefusingSink):
+    """A `RecordSink` whose broker never answers: the ack times out, the record may arrive."""
+
+    def send(self, topic: str, key: bytes, value: bytes, done: Done) -> None:
+        """Take the record and never answer."""
+
+
+@pytest.mark.parametrize(
+    ("failing", "status", "lines"),
+    [
+        (RefusingSink(), "event_log_unavailable", []),
+        (SilentSink(), "event_log_timeout", [True]),
+    ],
+    ids=["refused", "timed-out"],
+)
+def test_a_report_the_log_refuses_is_not_audited_one_that_may_arrive_is(
+    settings: Settings,
+    grid: Grid,
+    cell: Cell,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    failing: RefusingSink,
+    status: str,
+    lines: list[bool],
+) -> None:
+    monkeypatch.setattr("api.publish.ACK_TIMEOUT_S", 0.2)
+    worker = add_user(settings, "worker", cell.id)
+    app = create_app(settings, grid=grid, sink=failing, photos=FilesystemPhotoStore(tmp_path))
+    with TestClient(app) as client:
+        response = client.post("/v1/reports", json=report(cell), headers=bearer(settings, worker))
+    assert (response.status_code, errors(response)[0][0]) == (503, status)
+    found = report_lines(settings, worker.id).values()
+    assert [detail.get("unconfirmed") for detail in found] == lines
 
 
 def test_bad_fields_are_named(client: TestClient, cell: Cell) -> None:
