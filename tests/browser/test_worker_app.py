@@ -435,3 +435,32 @@ def test_a_step_whose_answer_was_lost_is_not_called_refused(
     assert lost == [200]
     steps = scene.timeline(worker, incident)["steps"]
     assert [s["action"] for s in steps] == ["dispatch", "accept"]
+
+
+# Fills the photo cache past its limit, then fetches the map through the service worker: a
+# miss it keeps, after which the photos are trimmed. The photo paths it keeps, once trimmed.
+FILL_PHOTOS_THEN_FETCH = """async ([count, limit]) => {
+    const cache = await caches.open("gw-app-keep");
+    for (let i = 0; i < count; i++) {
+        await cache.put(`/v1/photos/photo:sha256:${String(i).padStart(64, "0")}`, new Response("x"));
+    }
+    await cache.delete("/v1/cells/map");
+    await fetch("/v1/cells/map");
+    for (let wait = 0; wait < 100; wait++) {
+        const kept = (await cache.keys()).map((r) => new URL(r.url).pathname)
+            .filter((p) => p.startsWith("/v1/photos/"));
+        if (kept.length <= limit) return kept;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return null;
+}"""
+
+
+def test_the_phone_keeps_only_the_newest_photos(scene: Scene) -> None:
+    page = scene.page
+    page.goto("/app/")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    kept = page.evaluate(FILL_PHOTOS_THEN_FETCH, [70, 60])
+    assert kept is not None, "the photo cache was never trimmed"
+    # The ten put first are gone; the newest sixty stay.
+    assert [int(p.rsplit(":", 1)[1]) for p in kept] == list(range(10, 70))

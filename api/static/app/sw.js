@@ -56,13 +56,25 @@ async function shell(request) {
   return (await fresh) ?? new Response("offline", { status: 503 });
 }
 
+// A cheap phone has little storage and a worker sees hundreds of incidents a year: only the
+// newest photos are kept.
+const PHOTOS_KEPT = 60;
+const PHOTOS = "/v1/photos/";
+
+async function trimPhotos(cache) {
+  // keys() lists entries in the order they were put: the oldest first.
+  const photos = (await cache.keys()).filter((r) => new URL(r.url).pathname.startsWith(PHOTOS));
+  const extra = photos.slice(0, Math.max(0, photos.length - PHOTOS_KEPT));
+  await Promise.all(extra.map((r) => cache.delete(r)));
+}
+
 // The grid map and photos never change under the same address: fetched once, then kept.
-async function kept(request) {
+async function kept(event) {
   const cache = await caches.open(KEEP_CACHE);
-  const cached = await cache.match(request);
+  const cached = await cache.match(event.request);
   if (cached) return cached;
-  const res = await fetch(request);
-  if (res.ok) cache.put(request, res.clone());
+  const res = await fetch(event.request);
+  if (res.ok) event.waitUntil(cache.put(event.request, res.clone()).then(() => trimPhotos(cache)));
   return res;
 }
 
@@ -71,8 +83,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (url.pathname === "/v1/cells/map" || url.pathname.startsWith("/v1/photos/")) {
-    event.respondWith(kept(request));
+  if (url.pathname === "/v1/cells/map" || url.pathname.startsWith(PHOTOS)) {
+    event.respondWith(kept(event));
   } else if (url.pathname.startsWith(APP)) {
     event.respondWith(shell(request));
   }
