@@ -217,6 +217,9 @@ class PersonRead(_Read):
     role: Role
     level: Level
     node: str = Field(description="Cell, village, township or county id, by `level`.")
+    load: int = Field(
+        description="Open incidents assigned to the person's accounts, as dispatch counts them."
+    )
 
 
 class PeoplePage(_Read):
@@ -237,7 +240,7 @@ class DutyRead(_Read):
 class PersonDetail(PersonRead):
     """A person with their shifts, duty now and last fix."""
 
-    active: bool = Field(description="Still on the roster; false once an import dropped them.")
+    active: bool = Field(description="Still on the roster; false once removed or not imported.")
     shifts: list[Shift]
     duty: DutyRead
     last_fix: LastFix | None = Field(description="The phone's latest WGS-84 fix, if any.")

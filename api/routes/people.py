@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import psycopg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.deps import ConnDep, CurrentUser, DeskUser, client_address
+from api.deps import ConnDep, CurrentUser, DeskUser, GridDep, client_address, require_roles
 from api.errors import ApiError
+from api.people_schemas import PersonPut
 from api.schemas import (
     DutyIn,
     DutyRead,
@@ -21,10 +22,13 @@ from api.schemas import (
 )
 from gridwatch.accounts import User
 from gridwatch.geo.crs import to_wgs84
-from gridwatch.people import LastFix, Person, Role, duty_now
+from gridwatch.people import LastFix, Person, Role, Roster, RosterDocument, duty_now, unknown_nodes
+from gridwatch.store.dispatch import open_loads
 from gridwatch.store.people import (
+    deactivate_person,
     duty_overrides,
     get_person,
+    import_roster,
     latest_fixes,
     list_people,
     load_roster,
@@ -35,6 +39,8 @@ from gridwatch.store.users import record_audit
 
 router = APIRouter(tags=["people"])
 
+# Who may change the roster: the county's desks that run the system, not supervisors.
+RosterEditor = Annotated[User, Depends(require_roles("operator", "admin"))]
 # How far ahead of the server a phone's clock may run before its fixes are refused.
 CLOCK_SKEW = timedelta(minutes=2)
 
@@ -68,7 +74,11 @@ async def read_people(
 ) -> PeoplePage:
     """Active people, by id."""
     people = await list_people(conn, node=node, role=role)
-    items = [PersonRead.model_validate(p.model_dump()) for p in people]
+    loads = await open_loads(conn)
+    items = [
+        PersonRead(**p.model_dump(), load=loads[p.id].open_assignments if p.id in loads else 0)
+        for p in people
+    ]
     return PeoplePage(items=items, count=len(items))
 
 
@@ -77,16 +87,71 @@ async def read_person(conn: ConnDep, caller: CurrentUser, person_id: str) -> Per
     """A person's shifts, duty now and last fix; for supervisors and up, or the person."""
     if caller.role not in ("supervisor", "operator", "admin") and caller.person_id != person_id:
         raise ApiError(403, "forbidden", "only supervisors, operators, admins or the person")
+    return await _detail(conn, person_id)
+
+
+async def _detail(conn: psycopg.AsyncConnection, person_id: str) -> PersonDetail:
+    """The person's shifts, duty now, last fix and load; 404 for an unknown id."""
     record = await get_person(conn, person_id)
     if record is None:
         raise ApiError(404, "person_not_found", f"no person {person_id!r} on the roster")
     person = record.person
+    load = (await open_loads(conn)).get(person_id)
     return PersonDetail(
         **person.model_dump(),
+        load=0 if load is None else load.open_assignments,
         active=record.active,
         shifts=list((await load_roster(conn, [person_id])).shifts),
         duty=await _duty(conn, person, datetime.now(UTC)),
         last_fix=(await latest_fixes(conn, [person_id])).get(person_id),
+    )
+
+
+@router.put("/v1/people/{person_id}", response_model=PersonDetail, summary="Put a person")
+async def put_person(
+    request: Request,
+    response: Response,
+    conn: ConnDep,
+    grid: GridDep,
+    caller: RosterEditor,
+    person_id: str,
+    body: PersonPut,
+) -> PersonDetail:
+    """Create or replace the person and all their shifts, back on the roster; audited."""
+    person, shifts = body.entry(person_id)
+    problems = unknown_nodes([person], grid)
+    if problems:
+        raise ApiError(422, "unknown_node", problems[0])
+    doc = RosterDocument(county=grid.county, people=(person,), roster=Roster(shifts=shifts))
+    counts = await import_roster(conn, doc, replace=False)
+    await record_audit(
+        conn,
+        actor=caller.id,
+        action="person.put",
+        target=f"person:{person_id}",
+        detail=body.model_dump(mode="json") | {"added": counts.added == 1},
+        client=client_address(request),
+    )
+    if counts.added:
+        response.status_code = 201
+    return await _detail(conn, person_id)
+
+
+@router.delete("/v1/people/{person_id}", status_code=204, summary="Take a person off the roster")
+async def remove_person(
+    request: Request, conn: ConnDep, caller: RosterEditor, person_id: str
+) -> None:
+    """Deactivate the person and drop their shifts; their incidents keep naming them; audited."""
+    if await get_person(conn, person_id) is None:
+        raise ApiError(404, "person_not_found", f"no person {person_id!r} on the roster")
+    was_active = await deactivate_person(conn, person_id)
+    await record_audit(
+        conn,
+        actor=caller.id,
+        action="person.remove",
+        target=f"person:{person_id}",
+        detail={"was_active": was_active},
+        client=client_address(request),
     )
 
 

@@ -80,6 +80,19 @@ async def import_roster(
     return ImportCounts(len(ids), added, written - added, deactivated, len(doc.roster.shifts))
 
 
+async def deactivate_person(conn: psycopg.AsyncConnection, person_id: str) -> bool:
+    """Take one person off the roster as `import_roster` does the missing; whether they were on.
+
+    Never deleted: incidents, timelines and the audit log still name them.
+    """
+    cur = await conn.execute(
+        "UPDATE people SET active = false, updated_at = now() WHERE id = %s AND active",
+        (person_id,),
+    )
+    await conn.execute("DELETE FROM shifts WHERE person_id = %s", (person_id,))
+    return cur.rowcount == 1
+
+
 async def list_people(
     conn: psycopg.AsyncConnection, *, node: str | None = None, role: Role | None = None
 ) -> list[Person]:
