@@ -414,3 +414,178 @@ def test_my_queue_is_most_severe_first_then_soonest_due(
         (first, True),
         (second, True),
     ]
+
+
+def last_step(client: TestClient, headers: dict[str, str], incident: str) -> dict[str, Any]:
+    """The newest step of the incident's timeline, as `headers`' caller reads it."""
+    steps: list[dict[str, Any]] = ok(
+        client.get(f"/v1/incidents/{incident}/timeline", headers=headers)
+    )["steps"]
+    return steps[-1]
+
+
+def test_a_desk_escalates_adding_its_people_and_raising_the_level(
+    client: TestClient, settings: Settings, grid: Grid, worker: User, operator: User, incident: str
+) -> None:
+    me, op = bearer(settings, worker), bearer(settings, operator)
+    boss = add_user(settings, "supervisor", grid.cells[CELL].village_id)
+    up = bearer(settings, boss)
+    ok(post(client, op, incident, "dispatch", assignees=[worker.id]))
+    too_low = post(client, op, incident, "escalate", level="grid", reason="x", assignees=[boss.id])
+    assert refusal(too_low) == (409, ["level_not_higher"])
+    blank = post(client, up, incident, "escalate", level="village", reason=" ", assignees=[boss.id])
+    assert blank.status_code == 422
+    by_worker = post(
+        client, me, incident, "escalate", level="village", reason="x", assignees=[boss.id]
+    )
+    assert refusal(by_worker) == (409, ["forbidden_role"])
+
+    why = "not accepted in time"
+    raised = ok(
+        post(client, up, incident, "escalate", level="village", reason=why, assignees=[boss.id])
+    )
+    # The worker it went to first stays on it: they may still be the nearest.
+    assert (raised["status"], raised["level"], raised["assignees"]) == (
+        "escalated",
+        "village",
+        [worker.id, boss.id],
+    )
+    assert raised["clock"]["clock"] == "accept"
+    step = last_step(client, me, incident)
+    assert (step["action"], step["actor"], step["reason"], step["assignees"]) == (
+        "escalate",
+        {"id": boss.id, "role": "supervisor"},
+        why,
+        [boss.id],
+    )
+    county = ok(
+        post(
+            client,
+            op,
+            incident,
+            "escalate",
+            level="county",
+            reason="fire spreads",
+            assignees=[operator.id],
+        )
+    )
+    assert (county["level"], county["assignees"]) == ("county", [worker.id, boss.id, operator.id])
+    assert last_step(client, op, incident)["actor"] == {"id": operator.id, "role": "operator"}
+
+
+def test_handing_back_empties_the_incident_for_dispatching_again(
+    client: TestClient, settings: Settings, grid: Grid, worker: User, operator: User, incident: str
+) -> None:
+    me, op = bearer(settings, worker), bearer(settings, operator)
+    neighbour = add_user(settings, "worker", grid.cells[CELL].id)  # sees the cell, not sent it
+    ok(post(client, op, incident, "dispatch", assignees=[worker.id]))
+    ok(post(client, me, incident, "accept"))
+    assert refusal(post(client, me, incident, "hand-back", note="no reason")) == (
+        422,
+        ["invalid_missing"],
+    )
+    not_theirs = post(client, bearer(settings, neighbour), incident, "hand-back", reason="x")
+    assert refusal(not_theirs) == (409, ["not_assigned"])
+    # A desk does field work only on what was sent to it.
+    assert refusal(post(client, op, incident, "hand-back", reason="x")) == (409, ["not_assigned"])
+
+    why = "my motorbike broke down"
+    back = ok(post(client, me, incident, "hand-back", reason=why, note="sorry"))
+    assert (back["status"], back["assignees"], back["clock"]["clock"]) == ("returned", [], "accept")
+    assert open_clocks(settings, incident) == ["accept"]
+    step = last_step(client, op, incident)
+    assert (step["action"], step["actor"], step["reason"], step["note"]) == (
+        "hand_back",
+        {"id": worker.id, "role": "worker"},
+        why,
+        "sorry",
+    )
+    # Returned waits for a dispatch (nobody holds it to reassign from), and the one who
+    # handed it back can no longer go on with it.
+    assert refusal(post(client, me, incident, "arrive", gps={"lat": 35.9, "lon": 114.3})) == (
+        409,
+        ["wrong_status"],
+    )
+    moved = post(client, op, incident, "reassign", assignees=[neighbour.id])
+    assert refusal(moved) == (409, ["wrong_status"])
+    again = ok(post(client, op, incident, "dispatch", assignees=[neighbour.id]))
+    assert (again["status"], again["assignees"]) == ("dispatched", [neighbour.id])
+
+
+def test_asking_for_help_is_recorded_and_changes_nothing_else(
+    client: TestClient, settings: Settings, grid: Grid, worker: User, operator: User, incident: str
+) -> None:
+    me, op = bearer(settings, worker), bearer(settings, operator)
+    neighbour = bearer(settings, add_user(settings, "worker", grid.cells[CELL].id))
+    ok(post(client, op, incident, "dispatch", assignees=[worker.id]))
+    assert refusal(post(client, me, incident, "help", note="x")) == (409, ["wrong_status"])
+    accepted = ok(post(client, me, incident, "accept"))
+    assert refusal(post(client, me, incident, "help", note="  ")) == (
+        422,
+        ["invalid_string_too_short"],
+    )
+    assert refusal(post(client, neighbour, incident, "help", note="x")) == (409, ["not_assigned"])
+
+    helped = ok(post(client, me, incident, "help", note="two houses burning, need a second"))
+    # Asking for help does not stop the clock: the arrive clock keeps its deadline.
+    assert (helped["status"], helped["assignees"], helped["clock"]["due_at"]) == (
+        "accepted",
+        [worker.id],
+        accepted["clock"]["due_at"],
+    )
+    step = last_step(client, op, incident)
+    assert (step["action"], step["actor"], step["note"], step["from_status"]) == (
+        "request_help",
+        {"id": worker.id, "role": "worker"},
+        "two houses burning, need a second",
+        "accepted",
+    )
+
+
+def test_a_reassignment_moves_the_incident_to_the_new_queue(
+    client: TestClient, settings: Settings, grid: Grid, worker: User, operator: User, incident: str
+) -> None:
+    op = bearer(settings, operator)
+    first = add_user(settings, "worker", grid.cells[CELL + 3].id)
+    second = add_user(settings, "worker", grid.cells[CELL + 4].id)
+    boss = add_user(settings, "supervisor", grid.cells[CELL].village_id)
+
+    def queued(user: User) -> dict[str, bool]:
+        """The user's queue: whether each incident in it is assigned to them."""
+        items = ok(client.get("/v1/me/queue", headers=bearer(settings, user)))["items"]
+        return {i["incident_id"]: i["assigned_to_me"] for i in items}
+
+    ok(post(client, op, incident, "dispatch", assignees=[first.id]))
+    ok(post(client, bearer(settings, first), incident, "accept"))
+    assert queued(first)[incident]
+    # The worker of the incident's cell sees it, but only a desk may move it.
+    by_worker = post(client, bearer(settings, worker), incident, "reassign", assignees=[worker.id])
+    assert refusal(by_worker) == (409, ["forbidden_role"])
+    assert refusal(post(client, op, incident, "reassign", reason="x")) == (
+        422,
+        ["invalid_missing"],
+    )
+
+    why = "the first is stuck at the river"
+    moved = ok(
+        post(
+            client, bearer(settings, boss), incident, "reassign", assignees=[second.id], reason=why
+        )
+    )
+    assert (moved["status"], moved["assignees"], moved["clock"]["clock"]) == (
+        "dispatched",
+        [second.id],
+        "accept",
+    )
+    step = last_step(client, op, incident)
+    assert (step["action"], step["actor"], step["assignees"], step["reason"]) == (
+        "reassign",
+        {"id": boss.id, "role": "supervisor"},
+        [second.id],
+        why,
+    )
+    assert queued(second)[incident] and incident not in queued(first)
+    # The first worker, in another cell and no longer sent it, may not act on it any more.
+    gone = post(client, bearer(settings, first), incident, "arrive", gps={"lat": 1, "lon": 2})
+    assert refusal(gone) == (403, ["not_your_incident"])
+    ok(post(client, bearer(settings, second), incident, "accept"))
