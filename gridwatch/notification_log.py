@@ -17,7 +17,7 @@ from gridwatch.kafka_source import METADATA_MAX_AGE_MS
 from gridwatch.notifications import Notification
 from gridwatch.ports import Notifier, SourceFactory
 from gridwatch.settings import KafkaSettings
-from gridwatch.store.notifications import record_delivery
+from gridwatch.store.notifications import record_delivery, still_owed
 
 log = logging.getLogger(__name__)
 # group id → its notifications: None reads live from now on, committing nothing; a group reads
@@ -92,12 +92,20 @@ async def relay(
     pool: AsyncConnectionPool,
     max_age_s: int,
 ) -> None:
-    """Each notification of a group's stream to `notifier`, its delivery recorded."""
+    """Each notification of a group's stream to `notifier`, its delivery recorded.
+
+    Skipped: what is older than `max_age_s`, and a reminder the incident no longer owes (its
+    clock finished, e.g. accepted, while the reminder waited on the topic).
+    """
     max_age = timedelta(seconds=max_age_s)
     async with contextlib.aclosing(notifications) as stream:
         async for n in stream:
             # Old news by text message or push helps nobody: the dispatcher's reminders follow.
-            if datetime.now(UTC) - n.created_at <= max_age:
+            if datetime.now(UTC) - n.created_at > max_age:
+                continue
+            async with pool.connection() as conn:
+                owed = await still_owed(conn, n)
+            if owed:
                 result = await notifier.deliver(n)
                 async with pool.connection() as conn:
                     await record_delivery(conn, n.notification_id, result)

@@ -21,10 +21,13 @@ from gridwatch.push_hosts import endpoint_allowed
 from gridwatch.store.notifications import (
     PushSubscription,
     drop_subscription,
+    latest_seq,
     notification_recipient,
     notifications_since,
     record_delivery,
     save_subscription,
+    still_owed,
+    stored_seq,
 )
 from gridwatch.store.users import record_audit
 from gridwatch.webpush import application_server_key
@@ -198,22 +201,56 @@ async def _push(
         await record_delivery(conn, n.notification_id, DeliveryResult("websocket", "sent"))
 
 
+async def _catch_up(
+    websocket: WebSocket,
+    connection: Connection,
+    user_id: str,
+    cursor: int,
+    through: int | None = None,
+) -> int:
+    """Send what is stored after `cursor` (to `through`, else all), page by page; the new cursor."""
+    pool: AsyncConnectionPool = websocket.app.state.pool
+    while True:
+        async with pool.connection() as conn:
+            page = await notifications_since(
+                conn, user_id, since=cursor, limit=_BACKLOG, through=through
+            )
+        for seq, n in page:
+            await _push(websocket, connection, NotificationItem(seq=seq, notification=n), pool)
+        if len(page) < _BACKLOG:
+            return cursor if through is None else max(cursor, through)
+        cursor = page[-1][0]
+
+
 async def _serve(
     websocket: WebSocket, connection: Connection, user_id: str, since: int | None
 ) -> None:
-    """The backlog after `since` (if given), then live notifications, until the phone leaves."""
+    """The backlog after `since` (if given), then live notifications, until the phone leaves.
+
+    The socket's cursor: every stored notification up to it that the phone needs went out on
+    this socket, or came before `since`. So a live one already stored carries its seq, after
+    any stored ones between the cursor and it, and the largest seq the phone saw is a safe
+    `since` for its next connection: nothing missed, nothing it saw sent again.
+    """
     pool: AsyncConnectionPool = websocket.app.state.pool
-    if since is not None:
+    if since is None:
         async with pool.connection() as conn:
-            backlog = await notifications_since(conn, user_id, since=since, limit=_BACKLOG)
-        for seq, n in backlog:
-            await _push(websocket, connection, NotificationItem(seq=seq, notification=n), pool)
+            since = await latest_seq(conn, user_id)
+    cursor = await _catch_up(websocket, connection, user_id, since)
     while True:
         n = await connection.inbox.get()
         if connection.overflowed:
             await websocket.close(_TOO_SLOW, "too far behind; reconnect with since")
             return
-        await _push(websocket, connection, NotificationItem(seq=None, notification=n), pool)
+        async with pool.connection() as conn:
+            seq = await stored_seq(conn, n.notification_id)
+            # Not stored yet: it goes now without a seq, unless it is a reminder no longer owed.
+            unstored = seq is None and await still_owed(conn, n)
+        if unstored:
+            await _push(websocket, connection, NotificationItem(seq=None, notification=n), pool)
+        # Stored: the catch-up read decides (acked, a reminder no longer owed) and adds its seq.
+        elif seq is not None and seq > cursor:
+            cursor = await _catch_up(websocket, connection, user_id, cursor, seq)
 
 
 async def _until_closed(websocket: WebSocket) -> None:

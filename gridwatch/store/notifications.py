@@ -35,20 +35,70 @@ def record_notifications(conn: psycopg.Connection, items: Sequence[Notification]
         )
 
 
+# A reminder is owed while the clock it was made for runs and the incident is open. The
+# dispatcher stamps that clock's `last_reminded_at` with the reminder's `created_at`, and only
+# a running clock is reminded: so a finished clock reminded at or after the reminder was made
+# is its own (or the incident moved on past it). An accept, return, escalation or close
+# finishes the clock. Other kinds are always owed. `n` has incident_id, kind, created_at.
+_OWED = (
+    "(n.kind <> 'reminder' OR (NOT EXISTS (SELECT 1 FROM incident_deadlines d"
+    " WHERE d.incident_id = n.incident_id AND d.done_at IS NOT NULL"
+    " AND d.last_reminded_at >= n.created_at) AND NOT EXISTS (SELECT 1 FROM incidents i"
+    " WHERE i.incident_id = n.incident_id AND i.status IN ('closed', 'cancelled'))))"
+)
+
+
 async def notifications_since(
-    conn: psycopg.AsyncConnection, recipient: str, *, since: int, limit: int
+    conn: psycopg.AsyncConnection,
+    recipient: str,
+    *,
+    since: int,
+    limit: int,
+    through: int | None = None,
 ) -> list[tuple[int, Notification]]:
-    """The recipient's notifications after cursor `since` not yet acked, oldest first."""
+    """The recipient's owed, unacked notifications after `since` (to `through`), oldest first."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             "SELECT n.seq, n.payload FROM notifications n WHERE n.recipient = %s AND n.seq > %s"
+            " AND (%s::bigint IS NULL OR n.seq <= %s)"
             " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE"
-            " d.notification_id = n.notification_id AND d.state = 'acked')"
+            f" d.notification_id = n.notification_id AND d.state = 'acked') AND {_OWED}"
             " ORDER BY n.seq LIMIT %s",
-            (recipient, since, limit),
+            (recipient, since, through, through, limit),
         )
         rows: list[dict[str, Any]] = await cur.fetchall()
     return [(row["seq"], Notification.model_validate(row["payload"])) for row in rows]
+
+
+async def still_owed(conn: psycopg.AsyncConnection, n: Notification) -> bool:
+    """False for a reminder whose clock is done or whose incident ended; True otherwise."""
+    if n.kind != "reminder":
+        return True
+    cur = await conn.execute(
+        f"SELECT {_OWED} FROM (VALUES (%s, %s, %s::timestamptz)) AS n (incident_id, kind,"
+        " created_at)",
+        (n.incident_id, n.kind, n.created_at),
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def stored_seq(conn: psycopg.AsyncConnection, notification_id: str) -> int | None:
+    """The notification's catch-up cursor; None while the queue writer has not stored it."""
+    cur = await conn.execute(
+        "SELECT seq FROM notifications WHERE notification_id = %s", (notification_id,)
+    )
+    row = await cur.fetchone()
+    return None if row is None else int(row[0])
+
+
+async def latest_seq(conn: psycopg.AsyncConnection, recipient: str) -> int:
+    """The largest cursor of the recipient's stored notifications (0 if none)."""
+    cur = await conn.execute(
+        "SELECT COALESCE(max(seq), 0) FROM notifications WHERE recipient = %s", (recipient,)
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def notification_recipient(conn: psycopg.AsyncConnection, notification_id: str) -> str | None:

@@ -264,6 +264,48 @@ def notification_log(
     log.close()
 
 
+def publish(log: NotificationLog, n: Notification, topic: str) -> None:
+    """Write `n` to the notifications topic, keyed by its recipient, as the dispatcher does."""
+    value = n.model_dump_json(by_alias=True).encode()
+    log.sink.send(topic, n.recipient.encode(), value, lambda _exc: None)
+    log.sink.flush(timeout_s=10)
+
+
+async def first_pushed(log: NotificationLog, topic: str, socket: Connection, to: str) -> None:
+    """The feed starts at the end of the topic: publish until one reaches the socket."""
+    for attempt in range(60):
+        publish(log, note(to, f"probe-{attempt}"), topic)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(socket.inbox.get(), timeout=1.0)
+            return
+    pytest.fail("the feed never pushed a notification")
+
+
+def feed_to(settings: Settings, log: NotificationLog, url: str) -> Feed:
+    """An API replica's feed from `log`, relaying to the webhook at `url`."""
+    notify = NotifySettings(webhook_url=url, webhook_secret=SecretStr("k"))
+    return notification_feed(settings.model_copy(update={"notify": notify}), log.stream)
+
+
+async def relayed(settings: Settings, ids: list[str]) -> None:
+    """Wait until the webhook relay recorded a delivery of each of `ids`."""
+    for _ in range(300):
+        found = [await asyncio.to_thread(deliveries, settings, nid) for nid in ids]
+        if all("webhook" in states for states in found):
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail("the webhook relay recorded no delivery")
+
+
+async def drained(socket: Connection, last: str) -> list[str]:
+    """The ids queued for a socket, up to and including `last`."""
+    ids: list[str] = []
+    while not ids or ids[-1] != last:
+        n = await asyncio.wait_for(socket.inbox.get(), timeout=30)
+        ids.append(n.notification_id)
+    return ids
+
+
 def test_the_feed_fills_sockets_and_the_webhook_once(
     settings: Settings, notification_log: NotificationLog
 ) -> None:
@@ -271,58 +313,33 @@ def test_the_feed_fills_sockets_and_the_webhook_once(
         migrate(conn)
     recipient = f"u-{uuid.uuid4().hex[:8]}"
     topic = settings.kafka.topic("notifications")
-    sink = notification_log.sink
-
-    async def first_pushed(socket: Connection) -> Notification:
-        """The feed starts at the end of the topic: publish until one reaches the socket."""
-        for attempt in range(60):
-            probe = note(recipient, f"probe-{attempt}")
-            value = probe.model_dump_json(by_alias=True).encode()
-            sink.send(topic, recipient.encode(), value, lambda _exc: None)
-            sink.flush(timeout_s=10)
-            with contextlib.suppress(TimeoutError):
-                return await asyncio.wait_for(socket.inbox.get(), timeout=1.0)
-        pytest.fail("the feed never pushed a notification")
-
-    def feed_to(url: str) -> Feed:
-        notify = NotifySettings(webhook_url=url, webhook_secret=SecretStr("k"))
-        return notification_feed(
-            settings.model_copy(update={"notify": notify}), notification_log.stream
-        )
 
     async def scenario(url: str) -> tuple[Notification, dict[str, str]]:
-        feed = feed_to(url)
         hub = Hub()
         async with AsyncConnectionPool(settings.postgres.conninfo(), open=False) as pool:
-            running = asyncio.create_task(feed(hub, pool))
+            running = asyncio.create_task(feed_to(settings, notification_log, url)(hub, pool))
             try:
-                pushed = await first_pushed(hub.attach(recipient))
-                for _ in range(300):
-                    recorded = await asyncio.to_thread(deliveries, settings, pushed.notification_id)
-                    if recorded:
-                        return pushed, recorded
-                    await asyncio.sleep(0.1)
-                pytest.fail("the webhook relay recorded no delivery")
+                socket = hub.attach(recipient)
+                await first_pushed(notification_log, topic, socket, recipient)
+                pushed = note(recipient, "pushed")
+                publish(notification_log, pushed, topic)
+                await drained(socket, pushed.notification_id)
+                await relayed(settings, [pushed.notification_id])
+                return pushed, deliveries(settings, pushed.notification_id)
             finally:
                 running.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await running
 
-    async def restarted(url: str, last: Notification) -> None:
+    async def restarted(url: str) -> None:
         """A feed started again (the API restarted) relays on from its group's position."""
         hub = Hub()
         async with AsyncConnectionPool(settings.postgres.conninfo(), open=False) as pool:
-            running = asyncio.create_task(feed_to(url)(hub, pool))
+            running = asyncio.create_task(feed_to(settings, notification_log, url)(hub, pool))
             try:
                 marker = note(recipient, "after-restart")
-                value = marker.model_dump_json(by_alias=True).encode()
-                sink.send(topic, recipient.encode(), value, lambda _exc: None)
-                sink.flush(timeout_s=10)
-                for _ in range(300):
-                    if await asyncio.to_thread(deliveries, settings, marker.notification_id):
-                        return
-                    await asyncio.sleep(0.1)
-                pytest.fail(f"the restarted relay did not deliver after {last.notification_id}")
+                publish(notification_log, marker, topic)
+                await relayed(settings, [marker.notification_id])
             finally:
                 running.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -330,10 +347,58 @@ def test_the_feed_fills_sockets_and_the_webhook_once(
 
     with gateway([]) as (url, got):
         pushed, recorded = asyncio.run(scenario(url))
-        asyncio.run(restarted(url, pushed))
+        asyncio.run(restarted(url))
     assert recorded == {"webhook": "delivered"}
     sent = [json.loads(body)["notification_id"] for body, _ in got]
     assert sent.count(pushed.notification_id) == 1  # not again after the restart
+
+
+def test_two_replicas_each_serve_their_own_phone_once(settings: Settings, sink: KafkaSink) -> None:
+    # Kafka only: replicas are the distributed mode; `gridwatch run` is one process.
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as conn:
+        migrate(conn)
+    ensure_topics(settings.kafka)
+    notification_log = NotificationLog(sink, kafka_notifications(settings.kafka))
+    alice, bob = (f"u-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    topic = settings.kafka.topic("notifications")
+    sent = {who: [note(who, f"batch-{i}") for i in range(3)] for who in (alice, bob)}
+    ours = {n.notification_id for items in sent.values() for n in items}
+
+    async def scenario(url: str) -> dict[str, list[str]]:
+        # Two API replicas: each its own hub and live feed, one webhook group between them.
+        hubs = (Hub(), Hub())
+        async with AsyncConnectionPool(settings.postgres.conninfo(), open=False) as pool:
+            feeds = [
+                asyncio.create_task(feed_to(settings, notification_log, url)(hub, pool))
+                for hub in hubs
+            ]
+            try:
+                # Alice's phone is connected to the first replica, Bob's to the second.
+                sockets = {alice: hubs[0].attach(alice), bob: hubs[1].attach(bob)}
+                for who, socket in sockets.items():
+                    await first_pushed(notification_log, topic, socket, who)
+                for n in sent[alice] + sent[bob]:
+                    publish(notification_log, n, topic)
+                got = {
+                    who: [
+                        i for i in await drained(socket, sent[who][-1].notification_id) if i in ours
+                    ]
+                    for who, socket in sockets.items()
+                }
+                await relayed(settings, sorted(ours))
+                return got
+            finally:
+                for running in feeds:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
+
+    with gateway([]) as (url, posted):
+        got = asyncio.run(scenario(url))
+    for who, items in sent.items():
+        assert got[who] == [n.notification_id for n in items]  # each once, in order, only hers
+    posted_ids = [json.loads(body)["notification_id"] for body, _ in posted]
+    assert sorted(i for i in posted_ids if i in ours) == sorted(ours)  # once per deployment
 
 
 def test_the_queue_writer_stores_each_notification_once(
