@@ -81,10 +81,8 @@ async def import_roster(
 
 
 async def deactivate_person(conn: psycopg.AsyncConnection, person_id: str) -> bool:
-    """Take one person off the roster as `import_roster` does the missing; whether they were on.
-
-    Never deleted: incidents, timelines and the audit log still name them.
-    """
+    """Take one person off the roster as `import_roster` does the missing; whether they were on."""
+    # Never deleted: incidents, timelines and the audit log still name them.
     cur = await conn.execute(
         "UPDATE people SET active = false, updated_at = now() WHERE id = %s AND active",
         (person_id,),
