@@ -72,7 +72,7 @@ async def read_people(
     node: Annotated[str | None, Query(description="Only those at this node.")] = None,
     role: Annotated[Role | None, Query(description="Only those with this role.")] = None,
 ) -> PeoplePage:
-    """Active people, by id."""
+    """Active people, by id, each with their load."""
     people = await list_people(conn, node=node, role=role)
     loads = await open_loads(conn)
     items = [
@@ -84,7 +84,7 @@ async def read_people(
 
 @router.get("/v1/people/{person_id}", response_model=PersonDetail, summary="A person")
 async def read_person(conn: ConnDep, caller: CurrentUser, person_id: str) -> PersonDetail:
-    """A person's shifts, duty now and last fix; for supervisors and up, or the person."""
+    """A person's shifts, duty now, last fix and load; for supervisors and up, or the person."""
     if caller.role not in ("supervisor", "operator", "admin") and caller.person_id != person_id:
         raise ApiError(403, "forbidden", "only supervisors, operators, admins or the person")
     return await _detail(conn, person_id)
