@@ -1,4 +1,4 @@
-"""`gridwatch people`: import a roster file into the store, list who is on it."""
+"""`gridwatch people`: import a roster file (CSV or JSON) into the store, list who is on it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import psycopg
 
 from gridwatch.grid.model import Grid
 from gridwatch.people import RosterDocument, unknown_nodes
+from gridwatch.roster_csv import read_roster_csv
 from gridwatch.roster_file import RosterFileError, read_roster
 from gridwatch.settings import Settings
 from gridwatch.store.people import import_roster, list_people
@@ -18,12 +19,23 @@ from gridwatch.store.users import record_audit
 
 
 def read_roster_file(settings: Settings, file: str) -> RosterDocument:
-    """The roster in `file`, valid and fitting the grid; SystemExit naming the problem."""
+    """The roster in `file` (.csv or .json), valid and fitting the grid; SystemExit if not."""
+    path = Path(file)
+    kind = path.suffix.lower()
+    if kind not in (".csv", ".json"):
+        raise SystemExit(f"{file}: a roster file's name ends in .csv or .json")
+    grid = Grid.load(settings.grid.path)
     try:
-        doc = read_roster(Path(file).read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        # A CSV has no county column: its county-level people are the grid's county's.
+        doc = (
+            read_roster_csv(data, county=grid.county)
+            if kind == ".csv"
+            else read_roster(data.decode("utf-8"))
+        )
     except (OSError, UnicodeDecodeError, RosterFileError) as exc:
         raise SystemExit(f"{file}: {exc}") from None
-    problems = unknown_nodes(doc.people, Grid.load(settings.grid.path))
+    problems = unknown_nodes(doc.people, grid)
     if problems:
         more = f"\n... and {len(problems) - 10} more" if len(problems) > 10 else ""
         raise SystemExit(f"{file}: not in the grid:\n" + "\n".join(problems[:10]) + more)

@@ -1,4 +1,4 @@
-"""Reading a roster file, with the line of the first problem when it does not validate."""
+"""Reading a JSON roster file, with the line of the first problem when it does not validate."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from gridwatch.people import RosterDocument
 
 
 class RosterFileError(ValueError):
-    """A roster file that is not valid JSON or not a valid roster, at a line (1-based)."""
+    """A roster file that cannot be read or is not a valid roster, at a line (1-based)."""
 
     def __init__(self, line: int, msg: str) -> None:
         super().__init__(f"line {line}: {msg}")
@@ -50,6 +50,12 @@ def _offset_of(data: Any, loc: tuple[int | str, ...], starts: dict[int, int]) ->
     return offset
 
 
+def first_problem(exc: ValidationError, where: str) -> str:
+    """`where: message` of the first validation error, counting the others."""
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {exc.errors()[0]['msg']}{more}"
+
+
 def read_roster(text: str) -> RosterDocument:
     """The roster in `text` (format gridwatch.roster/1); RosterFileError names the first problem."""
     try:
@@ -62,6 +68,5 @@ def read_roster(text: str) -> RosterDocument:
         first = exc.errors()[0]
         offset = _offset_of(data, tuple(first["loc"]), starts)
         where = ".".join(str(part) for part in first["loc"]) or "roster"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         line = text.count("\n", 0, offset) + 1
-        raise RosterFileError(line, f"{where}: {first['msg']}{more}") from None
+        raise RosterFileError(line, first_problem(exc, where)) from None
