@@ -2,9 +2,11 @@
 
 Usage (from the repo root):
 
-    .venv/bin/python deploy/roster/build_sample_roster.py [--grid PATH] [--seed N] [--out PATH]
+    .venv/bin/python deploy/roster/build_sample_roster.py [--grid PATH] [--seed N] \\
+        [--out PATH] [--csv-out PATH]
 
-The same grid and seed always give the same file, byte for byte.
+It writes the roster twice, as JSON and as CSV. The same grid and seed always give the same
+files, byte for byte.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from gridwatch.people import (  # noqa: E402
     Shift,
     unknown_nodes,
 )
+from gridwatch.roster_csv import read_roster_csv, render_roster_csv  # noqa: E402
 
 GRID = REPO / "gridwatch" / "data" / "tangyin" / "grid.geojson"
 OUT = REPO / "gridwatch" / "data" / "tangyin" / "roster-sample.json"
+CSV_OUT = REPO / "deploy" / "roster" / "roster-sample.csv"
 SEED = 410523
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林高罗"
 GIVEN_NAMES: tuple[str, ...] = (
@@ -113,20 +117,25 @@ def render(doc: RosterDocument) -> str:
 
 
 def main() -> None:
-    """Build, check and write the sample roster."""
+    """Build, check and write the sample roster, as JSON and as CSV."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=Path, default=GRID, help="grid GeoJSON to staff")
     parser.add_argument("--seed", type=int, default=SEED, help="seed of the made-up names")
     parser.add_argument("--out", type=Path, default=OUT, help="roster JSON to write")
+    parser.add_argument("--csv-out", type=Path, default=CSV_OUT, help="roster CSV to write")
     args = parser.parse_args()
     grid = Grid.load(args.grid)
     doc = build(grid, args.seed)
-    text = render(doc)
+    text, table = render(doc), render_roster_csv(doc)
     problems = unknown_nodes(doc.people, grid)
-    if problems or RosterDocument.model_validate_json(text) != doc:
+    # A CSV has no note: the rest must read back the same.
+    from_csv = read_roster_csv(table, county=doc.county).model_copy(update={"note": doc.note})
+    if problems or RosterDocument.model_validate_json(text) != doc or from_csv != doc:
         sys.exit("roster does not fit the grid or does not read back:\n" + "\n".join(problems))
     args.out.write_text(text, encoding="utf-8")
-    print(f"{args.out}: {len(doc.people)} people, {len(doc.roster.shifts)} shifts")
+    args.csv_out.write_bytes(table)
+    for out in (args.out, args.csv_out):
+        print(f"{out}: {len(doc.people)} people, {len(doc.roster.shifts)} shifts")
 
 
 if __name__ == "__main__":

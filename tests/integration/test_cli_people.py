@@ -18,6 +18,7 @@ from tests.conftest import REPO, environ, isolated_env, private_database
 
 pytestmark = pytest.mark.integration
 SAMPLE = REPO / "gridwatch" / "data" / "tangyin" / "roster-sample.json"
+SAMPLE_CSV = REPO / "deploy" / "roster" / "roster-sample.csv"
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +114,69 @@ def test_a_file_that_is_not_json_is_named_with_its_line(
     broken.write_text('{"schema": "gridwatch.roster/1",\n"county": 410523,\n"people": [}', "utf-8")
     with pytest.raises(SystemExit, match=r"broken\.json: line 3: not JSON: Expecting value"):
         people(run_env, "import", str(broken))
+
+
+def test_the_sample_as_csv_imports_as_the_json_did(
+    run_env: dict[str, str], settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert people(run_env, "import", str(SAMPLE)) == 0
+    total, _, shifts = counts(settings)
+    capsys.readouterr()
+    # Nobody new, changed or missing, and as many shifts: the same roster, row for row.
+    assert people(run_env, "import", str(SAMPLE_CSV), "--replace") == 0
+    assert capsys.readouterr().out == (
+        f"{total} people (0 new, 0 changed, 0 deactivated), {shifts} shifts\n"
+    )
+    assert counts(settings) == (total, 0, shifts)
+
+
+def test_a_csv_from_a_spreadsheet_imports_a_second_shift_and_a_new_name(
+    run_env: dict[str, str], settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header, first, *rest = SAMPLE_CSV.read_text(encoding="utf-8-sig").splitlines()
+    pid, name, *cells = first.split(",")
+    renamed = ",".join([pid, name + "二", *cells])
+    # The same person on a second row, on duty through New Year's Eve night.
+    eve = ",".join([pid, name + "二", *cells[:4], "", "2026/12/31", "20:00", "8:00"])
+    edited = tmp_path / "Roster.CSV"
+    # As Excel saves "CSV UTF-8": a byte-order mark and CRLF line ends.
+    edited.write_bytes("\r\n".join(["\ufeff" + header, renamed, eve, *rest, ""]).encode())
+    assert people(run_env, "import", str(SAMPLE_CSV)) == 0
+    total, _, shifts = counts(settings)
+    capsys.readouterr()
+    try:
+        assert people(run_env, "import", str(edited)) == 0
+        out = capsys.readouterr().out
+        assert out == f"{total} people (0 new, 1 changed, 0 deactivated), {shifts + 1} shifts\n"
+        with psycopg.connect(settings.postgres.conninfo()) as conn:
+            got = conn.execute(
+                "SELECT name, dates::text[], start_time::text FROM people"
+                " JOIN shifts ON person_id = people.id WHERE people.id = %s ORDER BY start_time",
+                (pid,),
+            ).fetchall()
+        assert got == [(name + "二", [], "08:00:00"), (name + "二", ["2026-12-31"], "20:00:00")]
+    finally:
+        assert people(run_env, "import", str(SAMPLE_CSV)) == 0
+    assert counts(settings) == (total, 0, shifts)
+
+
+def test_a_bad_csv_row_is_named_by_line_and_column(run_env: dict[str, str], tmp_path: Path) -> None:
+    lines = SAMPLE_CSV.read_text(encoding="utf-8-sig").splitlines()
+    lines[4] = lines[4].replace(",08:00,", ",8 am,")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(SystemExit) as caught:
+        people(run_env, "import", str(bad))
+    assert str(caught.value.code).startswith(
+        f"{bad}: line 5: start: '8 am' is not a time of day: expected HH:MM"
+    )
+
+
+def test_a_file_neither_csv_nor_json_is_refused(run_env: dict[str, str], tmp_path: Path) -> None:
+    sheet = tmp_path / "roster.xlsx"
+    sheet.write_bytes(SAMPLE_CSV.read_bytes())
+    with pytest.raises(SystemExit, match=r"roster\.xlsx: a roster file's name ends in \.csv or"):
+        people(run_env, "import", str(sheet))
 
 
 def test_an_unknown_node_is_refused(run_env: dict[str, str], tmp_path: Path) -> None:

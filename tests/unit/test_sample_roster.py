@@ -16,10 +16,12 @@ from gridwatch.assignment_settings import AssignmentSettings
 from gridwatch.grid.model import Grid
 from gridwatch.incidents import Severity
 from gridwatch.people import RosterDocument, unknown_nodes
+from gridwatch.roster_csv import read_roster_csv
 from gridwatch.settings import PACKAGE_DATA
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "gridwatch" / "data" / "tangyin" / "roster-sample.json"
+SAMPLE_CSV = REPO / "deploy" / "roster" / "roster-sample.csv"
 BUILDER = REPO / "deploy" / "roster" / "build_sample_roster.py"
 
 
@@ -54,7 +56,16 @@ def test_the_sample_fits_the_grid_with_a_worker_in_every_cell(
 
 def test_the_committed_sample_is_what_the_script_builds(grid: Grid) -> None:
     builder = _builder()
-    assert builder.render(builder.build(grid, builder.SEED)) == SAMPLE.read_text(encoding="utf-8")
+    doc = builder.build(grid, builder.SEED)
+    assert builder.render(doc) == SAMPLE.read_text(encoding="utf-8")
+    assert builder.render_roster_csv(doc) == SAMPLE_CSV.read_bytes()
+
+
+def test_the_committed_csv_reads_as_the_committed_json(grid: Grid, sample: RosterDocument) -> None:
+    from_csv = read_roster_csv(SAMPLE_CSV.read_bytes(), county=grid.county)
+    # The note is the JSON's alone: a CSV has nowhere to keep one.
+    assert from_csv == sample.model_copy(update={"note": ""})
+    assert len(from_csv.people) > 1500
 
 
 def test_a_hazard_in_a_random_cell_goes_to_its_worker_by_day_and_up_by_night(
