@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,28 +32,42 @@ from pydantic import SecretStr
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from alerts.commands import Accept, Actor
+from alerts.dispatcher import Dispatcher
+from alerts.flows import apply_command
 from alerts.queue import QueueWriter
 from api.app import create_app
 from api.push import Connection, Feed, Hub, notification_feed
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
+from gridwatch.incidents import Severity
 from gridwatch.kafka_admin import ensure_topics
 from gridwatch.local_log.log import LocalLog
 from gridwatch.local_log.sink import LocalSink
 from gridwatch.local_log.source import local_sources
-from gridwatch.notification_log import NotificationStream, kafka_notifications, source_notifications
+from gridwatch.notification_log import (
+    NotificationStream,
+    kafka_notifications,
+    relay,
+    source_notifications,
+)
 from gridwatch.notifications import Notification, notification_id
 from gridwatch.notify_settings import NotifySettings
 from gridwatch.ports import DeliveryResult, RecordSink
 from gridwatch.settings import Settings
+from gridwatch.store.incidents import record_detections
 from gridwatch.store.migrate import migrate
 from gridwatch.store.notifications import record_notifications
 from gridwatch.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
 from gridwatch.webpush import WebPushNotifier, application_server_key
 from ingest.kafka_sink import KafkaSink
 from tests.conftest import add_user, bearer, read_topic
+from tests.integration.staff import staff_on_duty
+from tests.integration.test_api_cases import detection
 
 pytestmark = pytest.mark.integration
+# The cell of the reminded worker: no other test here sends anyone there.
+REMINDED_CELL = 6
 
 
 def note(recipient: str, cause: str | None = None) -> Notification:
@@ -188,6 +202,127 @@ def test_catch_up_and_ack(settings: Settings, grid: Grid, client: TestClient) ->
     refused = client.post(f"/v1/me/notifications/{theirs.notification_id}/ack", headers=headers)
     assert refused.status_code == 404
     assert refused.json()["detail"][0]["code"] == "not_found"
+
+
+def test_a_phone_back_with_the_last_seq_it_saw_gets_only_what_it_missed(
+    settings: Settings, grid: Grid, client: TestClient
+) -> None:
+    user = add_user(settings, "worker", grid.cells[4].id)
+    url = f"/v1/ws?token={token(settings, user)}"
+    live = [note(user.id) for _ in range(3)]
+    gap, missed = note(user.id), note(user.id)
+    with client.websocket_connect(f"{url}&since=0") as ws:
+        for n in live:
+            [seq] = store(settings, n)
+            push(client, n)
+            assert received(ws) == (seq, n.notification_id)  # live, with its cursor
+        # Stored but never pushed here (it reached the feed before the socket was attached):
+        # it goes out before a later live one, or the phone's cursor would jump past it.
+        [gap_seq] = store(settings, gap)
+        later = note(user.id)
+        [later_seq] = store(settings, later)
+        push(client, later)
+        assert received(ws) == (gap_seq, gap.notification_id)
+        assert received(ws) == (later_seq, later.notification_id)
+    [missed_seq] = store(settings, missed)
+    marker = note(user.id)
+    with client.websocket_connect(f"{url}&since={later_seq}") as ws:
+        assert received(ws) == (missed_seq, missed.notification_id)
+        push(client, live[-1])  # a replay of one it saw: its seq is behind the cursor
+        push(client, marker)  # not stored yet: it goes without a seq
+        assert received(ws) == (None, marker.notification_id)  # nothing before it came twice
+
+
+def remind(settings: Settings, grid: Grid, sink: KafkaSink, found: list[Any]) -> list[Notification]:
+    """The dispatcher's reminders of new incidents, ten minutes into a twenty-minute window."""
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        record_detections(conn, found)
+    ids = [item.incident_id for item in found]
+
+    async def dispatch_and_tick() -> None:
+        conninfo = settings.postgres.conninfo()
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            dispatcher = Dispatcher(settings, conn=conn, sink=sink, grid=grid)
+            for item in found:
+                assert await dispatcher.dispatch(item, datetime.now(UTC))
+            await conn.execute(
+                "UPDATE incident_deadlines SET started_at = now() - interval '10 minutes',"
+                " due_at = now() + interval '10 minutes' WHERE incident_id = ANY(%s)"
+                " AND done_at IS NULL",
+                (ids,),
+            )
+            await dispatcher.tick(datetime.now(UTC))
+
+    asyncio.run(dispatch_and_tick())
+    records = read_topic(
+        settings,
+        "notifications",
+        lambda r: b'"kind":"reminder"' in r.value and any(i.encode() in r.value for i in ids),
+        count=len(ids),
+        timeout=30,
+    )
+    return [Notification.model_validate_json(r.value) for r in records]
+
+
+def accept(settings: Settings, incident: str, worker: User) -> None:
+    """The worker accepts the incident, as the API's accept does."""
+
+    async def run() -> None:
+        async with await psycopg.AsyncConnection.connect(settings.postgres.conninfo()) as conn:
+            await apply_command(
+                conn,
+                incident,
+                Accept(actor=Actor(id=worker.id, role="worker")),
+                at=datetime.now(UTC),
+                sla_cfg=settings.sla,
+                guard=lambda _locked: None,
+            )
+
+    asyncio.run(run())
+
+
+def test_a_reminder_the_incident_no_longer_owes_is_not_delivered(
+    settings: Settings, grid: Grid, client: TestClient, sink: KafkaSink
+) -> None:
+    ensure_topics(settings.kafka)
+    worker = staff_on_duty(settings, grid, grid.cells[REMINDED_CELL])["worker"]
+    accepted, waiting = (detection(grid, REMINDED_CELL, Severity.CRITICAL) for _ in range(2))
+    reminders = {n.incident_id: n for n in remind(settings, grid, sink, [accepted, waiting])}
+    stale, owed = reminders[accepted.incident_id], reminders[waiting.incident_id]
+    assert stale.recipient == owed.recipient == worker.id
+    accept(settings, accepted.incident_id, worker)  # while its reminder is on its way
+
+    url = f"/v1/ws?token={token(settings, worker)}"
+    with client.websocket_connect(url) as ws:
+        push(client, stale)  # reaching the hub late, before the queue writer stored it
+        push(client, owed)
+        assert received(ws) == (None, owed.notification_id)
+    owed_seq = store(settings, stale, owed)[-1]
+    headers = bearer(settings, worker)
+    page = client.get("/v1/me/notifications", params={"since": 0}, headers=headers).json()
+    assert [i["notification"]["notification_id"] for i in page["items"]] == [owed.notification_id]
+    marker = note(worker.id)
+    with client.websocket_connect(f"{url}&since=0") as ws:
+        assert received(ws) == (owed_seq, owed.notification_id)
+        push(client, marker)
+        assert received(ws) == (None, marker.notification_id)  # the stale one never came
+
+    async def relay_both(url: str) -> None:
+        async def on_the_topic() -> AsyncGenerator[Notification, None]:
+            for n in (stale, owed):
+                yield n
+
+        notify = NotifySettings(webhook_url=url, webhook_secret=SecretStr("k"))
+        conninfo = settings.postgres.conninfo()
+        async with httpx.AsyncClient() as http, AsyncConnectionPool(conninfo, open=False) as pool:
+            await relay(
+                on_the_topic(), WebhookNotifier(notify, client=http), pool=pool, max_age_s=60
+            )
+
+    with gateway([]) as (gateway_url, got):
+        asyncio.run(relay_both(gateway_url))
+    assert [json.loads(body)["notification_id"] for body, _ in got] == [owed.notification_id]
+    assert deliveries(settings, stale.notification_id) == {}
 
 
 class _Gateway(BaseHTTPRequestHandler):
