@@ -217,9 +217,10 @@ async def _catch_up(
             )
         for seq, n in page:
             await _push(websocket, connection, NotificationItem(seq=seq, notification=n), pool)
+        if page:
+            cursor = page[-1][0]
         if len(page) < _BACKLOG:
             return cursor if through is None else max(cursor, through)
-        cursor = page[-1][0]
 
 
 async def _serve(
@@ -245,8 +246,8 @@ async def _serve(
         async with pool.connection() as conn:
             seq = await stored_seq(conn, n.notification_id)
             # Not stored yet: it goes now without a seq, unless it is a reminder no longer owed.
-            unstored = seq is None and await still_owed(conn, n)
-        if unstored:
+            send_now = seq is None and await still_owed(conn, n)
+        if send_now:
             await _push(websocket, connection, NotificationItem(seq=None, notification=n), pool)
         # Stored: the catch-up read decides (acked, a reminder no longer owed) and adds its seq.
         elif seq is not None and seq > cursor:
