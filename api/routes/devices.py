@@ -94,6 +94,7 @@ def _adjustment(row: dict[str, Any], now: datetime) -> AdjustmentRead:
 @router.get("/adjustments", response_model=AdjustmentPage, summary="Devices' adjustments")
 async def read_adjustments(
     conn: ConnDep,
+    _desk: DeskUser,
     active: Annotated[
         bool, Query(description="Only those in force now; false: lifted ones too.")
     ] = True,
@@ -109,6 +110,7 @@ async def read_adjustments(
 @router.get("/{device_id}", response_model=DeviceRead, summary="A device's feedback")
 async def read_device(
     conn: ConnDep,
+    _desk: DeskUser,
     device_id: str,
     since: Annotated[
         datetime | None, Query(description="Count incidents from this time on; all time if absent.")

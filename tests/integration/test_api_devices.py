@@ -69,9 +69,11 @@ def penalised(settings: Settings, *, extra: int = 2, ago: timedelta = timedelta(
     return dev
 
 
-def test_a_device_shows_its_adjustment_and_rate(client: TestClient, settings: Settings) -> None:
+def test_a_device_shows_its_adjustment_and_rate(
+    client: TestClient, settings: Settings, operator_headers: dict[str, str]
+) -> None:
     dev = penalised(settings)
-    response = client.get(f"/v1/devices/{dev}")
+    response = client.get(f"/v1/devices/{dev}", headers=operator_headers)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["device_id"] == dev
@@ -91,19 +93,25 @@ def test_a_device_shows_its_adjustment_and_rate(client: TestClient, settings: Se
         record_endings(
             conn, [ended(f"{dev}-0", [dev]), ended(f"{dev}-1", [dev], false_alarm=False)]
         )
-    stats = client.get(f"/v1/devices/{dev}").json()["stats"]
+    stats = client.get(f"/v1/devices/{dev}", headers=operator_headers).json()["stats"]
     assert (stats["incidents"], stats["false_alarms"], stats["false_alarm_rate"]) == (4, 1, 0.25)
     later = (NOW + timedelta(seconds=1)).isoformat()
-    since = client.get(f"/v1/devices/{dev}", params={"since": later}).json()["stats"]
+    since = client.get(
+        f"/v1/devices/{dev}", params={"since": later}, headers=operator_headers
+    ).json()["stats"]
     assert datetime.fromisoformat(since["since"]) == NOW + timedelta(seconds=1)
     assert (since["incidents"], since["false_alarm_rate"]) == (0, None)
 
 
-def test_a_device_without_history_has_no_adjustment(client: TestClient) -> None:
-    body = client.get("/v1/devices/cam-never-seen").json()
+def test_a_device_without_history_has_no_adjustment(
+    client: TestClient, operator_headers: dict[str, str]
+) -> None:
+    body = client.get("/v1/devices/cam-never-seen", headers=operator_headers).json()
     assert body["adjustment"] is None
     assert body["stats"]["incidents"] == 0
-    bad = client.get("/v1/devices/cam-never-seen", params={"since": "yesterday"})
+    bad = client.get(
+        "/v1/devices/cam-never-seen", params={"since": "yesterday"}, headers=operator_headers
+    )
     assert (bad.status_code, bad.json()["detail"][0]["code"]) == (
         422,
         "invalid_datetime_from_date_parsing",
@@ -111,7 +119,7 @@ def test_a_device_without_history_has_no_adjustment(client: TestClient) -> None:
 
 
 def test_operators_see_the_adjustments_in_force_most_recent_first(
-    client: TestClient, settings: Settings
+    client: TestClient, settings: Settings, operator_headers: dict[str, str]
 ) -> None:
     older = penalised(settings, ago=timedelta(hours=3))
     newer = penalised(settings, ago=timedelta(hours=1))
@@ -119,7 +127,8 @@ def test_operators_see_the_adjustments_in_force_most_recent_first(
     ours = {older, newer, lifted}
 
     def listed(**params: str) -> list[tuple[str, bool]]:
-        page = client.get("/v1/devices/adjustments", params=params | {"limit": "500"}).json()
+        query = params | {"limit": "500"}
+        page = client.get("/v1/devices/adjustments", params=query, headers=operator_headers).json()
         assert page["count"] == len(page["items"])
         return [(i["device_id"], i["active"]) for i in page["items"] if i["device_id"] in ours]
 
@@ -245,8 +254,11 @@ def test_the_map_lists_devices_with_their_health(
     assert ours[back]["incident_id"] is None
 
 
-def test_the_device_list_is_for_the_desk_only(client: TestClient, settings: Settings) -> None:
-    assert client.get("/v1/devices").status_code == 401
+@pytest.mark.parametrize("path", ["/v1/devices", "/v1/devices/adjustments", "/v1/devices/cam-1"])
+def test_device_reads_are_for_the_desk_only(
+    client: TestClient, settings: Settings, path: str
+) -> None:
+    assert client.get(path).status_code == 401
     worker = add_user(settings, "worker", "west")
-    refused = client.get("/v1/devices", headers=bearer(settings, worker))
+    refused = client.get(path, headers=bearer(settings, worker))
     assert (refused.status_code, refused.json()["detail"][0]["code"]) == (403, "forbidden")
