@@ -512,7 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
             actions = cmd.add_subparsers(dest="action", required=True)
             listing = actions.add_parser("list", help="Active people, by id.")
             listing.add_argument("--node", help="Only those at this cell, village, township.")
-            load = actions.add_parser("import", help="Load a roster file (gridwatch.roster/1).")
+            load = actions.add_parser(
+                "import", help="Load a roster file, .csv or .json (deploy/roster/README.md)."
+            )
             load.add_argument("file", help="A roster file, e.g. the sample: " + SAMPLE_ROSTER)
             load.add_argument(
                 "--replace", action="store_true", help="Deactivate everyone not in the file."
