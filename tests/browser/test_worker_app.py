@@ -442,7 +442,8 @@ def test_a_step_whose_answer_was_lost_is_not_called_refused(
 FILL_PHOTOS_THEN_FETCH = """async ([count, limit]) => {
     const cache = await caches.open("gw-app-keep");
     for (let i = 0; i < count; i++) {
-        await cache.put(`/v1/photos/photo:sha256:${String(i).padStart(64, "0")}`, new Response("x"));
+        const ref = `photo:sha256:${String(i).padStart(64, "0")}`;
+        await cache.put(`/v1/photos/${ref}`, new Response("x"));
     }
     await cache.delete("/v1/cells/map");
     await fetch("/v1/cells/map");
