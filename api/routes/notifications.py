@@ -36,6 +36,10 @@ router = APIRouter(tags=["notifications"])
 
 # At most this many missed notifications per catch-up read (REST page or socket backlog).
 _BACKLOG = 500
+# A live push may reach the phone, and its ack come back, before the queue writer has stored
+# the notification: the ack waits this long for it, in steps, rather than being lost.
+_ACK_WAIT_S = 5.0
+_ACK_WAIT_STEP_S = 0.25
 # Close codes of the socket: a token that is no good, and a phone too slow to keep up.
 _UNAUTHORIZED = 4401
 _TOO_SLOW = 4408
@@ -93,7 +97,13 @@ async def ack_notification(
     notification_id: Annotated[str, Path(description="The notification's id.")],
 ) -> Acked:
     """Record that I saw it (idempotent); it leaves my catch-up reads."""
-    if await notification_recipient(conn, notification_id) != user.id:
+    recipient = await notification_recipient(conn, notification_id)
+    waited = 0.0
+    while recipient is None and waited < _ACK_WAIT_S:
+        await asyncio.sleep(_ACK_WAIT_STEP_S)
+        waited += _ACK_WAIT_STEP_S
+        recipient = await notification_recipient(conn, notification_id)
+    if recipient != user.id:
         raise ApiError(404, "not_found", f"you have no notification {notification_id}")
     await record_delivery(conn, notification_id, DeliveryResult("app", "acked"))
     await record_audit(

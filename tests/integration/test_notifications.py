@@ -204,6 +204,24 @@ def test_catch_up_and_ack(settings: Settings, grid: Grid, client: TestClient) ->
     assert refused.json()["detail"][0]["code"] == "not_found"
 
 
+def test_an_ack_that_beats_the_queue_writer_waits_for_it(
+    settings: Settings, grid: Grid, client: TestClient
+) -> None:
+    user = add_user(settings, "worker", grid.cells[3].id)
+    early = note(user.id)
+    # The live push reached the phone first; the queue writer stores it a moment later.
+    storing = threading.Timer(0.6, store, args=(settings, early))
+    storing.start()
+    try:
+        acked = client.post(
+            f"/v1/me/notifications/{early.notification_id}/ack", headers=bearer(settings, user)
+        )
+    finally:
+        storing.join()
+    assert acked.status_code == 200, acked.text
+    assert deliveries(settings, early.notification_id) == {"app": "acked"}
+
+
 def test_a_phone_back_with_the_last_seq_it_saw_gets_only_what_it_missed(
     settings: Settings, grid: Grid, client: TestClient
 ) -> None:

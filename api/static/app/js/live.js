@@ -69,8 +69,7 @@ function received(message) {
   if (message.type !== "notification") return;
   const { seq, notification } = message;
   if (seq !== null && seq > since()) localStorage.setItem(key("since"), String(seq));
-  // Acknowledged at every receipt (it is idempotent): a repeat means the last ack was lost,
-  // or the live push beat the queue writer and the ack found nothing stored yet.
+  // Acknowledged at every receipt (it is idempotent): a repeat means the last ack was lost.
   const id = encodeURIComponent(notification.notification_id);
   api(`/v1/me/notifications/${id}/ack`, { method: "POST" }).catch(() => {});
   if (!firstTime(notification.notification_id)) return;
