@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import psycopg
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.requests import HTTPConnection
 from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import AsyncConnectionPool
@@ -128,7 +128,25 @@ async def get_optional_user(
     return None if token is None else await user_from_token(request, token)
 
 
+async def get_user_by_header_or_query(
+    request: Request,
+    token: Annotated[str | None, Depends(_bearer)],
+    access_token: Annotated[
+        str | None,
+        Query(description="The access token, for what cannot send a header (an `<img src>`)."),
+    ] = None,
+) -> User:
+    """The signed-in caller from `Authorization: Bearer` or `?access_token=`; 401 without."""
+    token = token if token is not None else access_token
+    if token is None:
+        msg = "sign in first: send Authorization: Bearer <access token> or ?access_token="
+        raise ApiError(401, "not_authenticated", msg, headers=_CHALLENGE)
+    return await user_from_token(request, token)
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+# Only for reads a browser makes by address alone: the token in a URL reaches more places.
+UrlUser = Annotated[User, Depends(get_user_by_header_or_query)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 

@@ -1,4 +1,4 @@
-"""Photos attached to reports, by the reference the report carries."""
+"""Photos attached to reports and steps, by the reference they carry, to who may see them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import asyncio
 
 from fastapi import APIRouter, Request, Response
 
-from api.deps import ConnDep, OptionalUser, PhotosDep, client_address
+from api.access import worker_can_see
+from api.deps import ConnDep, GridDep, PhotosDep, UrlUser, client_address
 from api.errors import ApiError
 from gridwatch.photos import PHOTO_TYPES
+from gridwatch.store.photo_citations import incidents_citing
 from gridwatch.store.users import record_audit
 
 router = APIRouter(prefix="/v1/photos", tags=["photos"])
@@ -21,16 +23,21 @@ router = APIRouter(prefix="/v1/photos", tags=["photos"])
     responses={200: {"content": {t: {} for t in PHOTO_TYPES}, "description": "The image."}},
 )
 async def read_photo(
-    request: Request, conn: ConnDep, photos: PhotosDep, user: OptionalUser, ref: str
+    request: Request, conn: ConnDep, grid: GridDep, photos: PhotosDep, user: UrlUser, ref: str
 ) -> Response:
-    """The image bytes with their content type; `ref` is photo:sha256:<hex>."""
-    found = await asyncio.to_thread(photos.get, ref)
+    """The image bytes with their content type; `ref` is photo:sha256:<hex>.
+
+    Only for a caller who may see an incident citing the photo (as evidence or in a step); to
+    anyone else it does not exist, so a reference found elsewhere tells nothing.
+    """
+    citing = await incidents_citing(conn, ref)
+    visible = any(worker_can_see(user, c.cell_id, c.assignees, grid, kind=c.kind) for c in citing)
+    found = await asyncio.to_thread(photos.get, ref) if visible else None
     if found is None:
-        raise ApiError(404, "unknown_photo", f"no photo has reference {ref!r}")
+        raise ApiError(404, "unknown_photo", f"no photo you may see has reference {ref!r}")
     data, content_type = found
-    actor = user.id if user is not None else "anonymous"
     client = client_address(request)
-    await record_audit(conn, actor=actor, action="photo.read", target=ref, client=client)
-    # The reference names the bytes, so they never change: phones on a weak signal fetch once.
-    headers = {"Cache-Control": "private, max-age=31536000, immutable"}
-    return Response(data, media_type=content_type, headers=headers)
+    await record_audit(conn, actor=user.id, action="photo.read", target=ref, client=client)
+    # no-store: the token may be in the address, which no cache may keep as a key; the worker
+    # app's service worker keeps the bytes itself under the bare path (docs/auth.md).
+    return Response(data, media_type=content_type, headers={"Cache-Control": "private, no-store"})

@@ -18,12 +18,15 @@ from api.app import create_app
 from api.auth import issue_access, signing_key
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
+from gridwatch.incidents import Severity
 from gridwatch.photos import FilesystemPhotoStore
 from gridwatch.records import ReportFiled
 from gridwatch.settings import Settings
+from gridwatch.store.incidents import record_detections
 from ingest.kafka_sink import KafkaSink
 from tests.conftest import add_user, bearer, read_topic
 from tests.far_cells import FarCells
+from tests.integration.test_api_cases import JPEG, detect, detection, ok, post
 
 pytestmark = pytest.mark.integration
 PASSWORD = "a long passphrase"
@@ -208,10 +211,93 @@ def test_a_signed_in_workers_report_carries_their_identity(
     assert (filed.reporter, filed.reporter_role) == (worker.id, "worker")
 
 
-def test_reading_a_photo_is_audited(
-    client: TestClient, settings: Settings, worker: User, tmp_path: Path
+def cited_photo(settings: Settings, grid: Grid, tmp_path: Path, cell: int) -> tuple[str, bytes]:
+    """A stored photo (its reference and bytes), the snapshot of a new fire in cell `cell`."""
+    data = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes
+    ref = FilesystemPhotoStore(tmp_path).put(data, "image/png")
+    found = detection(grid, cell, Severity.HIGH)
+    cited = found.model_copy(
+        update={"evidence": found.evidence.model_copy(update={"snapshot": ref})}
+    )
+    with psycopg.connect(settings.postgres.conninfo()) as conn:
+        record_detections(conn, [cited])
+    return ref, data
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+def test_a_photo_needs_a_valid_token_by_header_or_address(
+    client: TestClient, settings: Settings, grid: Grid, worker: User, tmp_path: Path
 ) -> None:
-    ref = FilesystemPhotoStore(tmp_path).put(b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes, "image/png")
-    assert client.get(f"/v1/photos/{ref}", headers=bearer(settings, worker)).status_code == 200
-    assert client.get(f"/v1/photos/{ref}").status_code == 200
-    assert audit(settings, ref) == [(worker.id, "photo.read"), ("anonymous", "photo.read")]
+    ref, data = cited_photo(settings, grid, tmp_path, 3)
+    path = f"/v1/photos/{ref}"
+    for headers, params in [
+        ({}, {}),
+        ({"Authorization": "Bearer not-a-token"}, {}),
+        ({}, {"access_token": "not-a-token"}),
+    ]:
+        refused = client.get(path, headers=headers, params=params)
+        assert (refused.status_code, codes(refused)) == (401, ["not_authenticated"])
+        assert refused.headers["www-authenticate"] == "Bearer"
+    by_header = client.get(path, headers=bearer(settings, worker))
+    by_address = client.get(path, params={"access_token": token_of(bearer(settings, worker))})
+    for answer in (by_header, by_address):
+        assert (answer.status_code, answer.content) == (200, data)
+        assert answer.headers["content-type"] == "image/png"
+        # The address may hold a token: no cache may keep the answer under it.
+        assert answer.headers["cache-control"] == "private, no-store"
+    assert audit(settings, ref) == [(worker.id, "photo.read")] * 2
+
+
+def test_a_snapshot_is_read_by_who_may_see_its_incident_and_each_read_names_them(
+    client: TestClient, settings: Settings, grid: Grid, worker: User, operator: User, tmp_path: Path
+) -> None:
+    ref, _data = cited_photo(settings, grid, tmp_path, 3)
+    path = f"/v1/photos/{ref}"
+    elsewhere = add_user(settings, "worker", grid.cells[5].id)
+    refused = client.get(path, headers=bearer(settings, elsewhere))
+    assert (refused.status_code, codes(refused)) == (404, ["unknown_photo"])
+    # The same answer as for a photo that does not exist: a reference tells an outsider nothing.
+    unknown = client.get("/v1/photos/photo:sha256:" + "0" * 64, headers=bearer(settings, worker))
+    assert (unknown.status_code, codes(unknown)) == (404, ["unknown_photo"])
+    assert client.get(path, headers=bearer(settings, worker)).status_code == 200
+    assert client.get(path, headers=bearer(settings, operator)).status_code == 200
+    assert audit(settings, ref) == [(worker.id, "photo.read"), (operator.id, "photo.read")]
+
+
+def test_a_photo_cited_by_no_incident_is_read_by_no_one(
+    client: TestClient, settings: Settings, operator: User, tmp_path: Path
+) -> None:
+    ref = FilesystemPhotoStore(tmp_path).put(b"\xff\xd8\xff" + uuid.uuid4().bytes, "image/jpeg")
+    refused = client.get(f"/v1/photos/{ref}", headers=bearer(settings, operator))
+    assert (refused.status_code, codes(refused)) == (404, ["unknown_photo"])
+    assert audit(settings, ref) == []
+
+
+def test_a_steps_photo_is_read_by_the_assignee_and_the_cells_worker_only(
+    client: TestClient, settings: Settings, grid: Grid, worker: User, operator: User
+) -> None:
+    incident = detect(settings, grid, 4, Severity.HIGH)
+    me, op = bearer(settings, worker), bearer(settings, operator)
+    on_site: list[tuple[dict[str, str], str, dict[str, Any]]] = [
+        (op, "dispatch", {"assignees": [worker.id]}),
+        (me, "accept", {}),
+        (me, "arrive", {"gps": {"lat": 35.9, "lon": 114.3}}),
+    ]
+    for headers, action, body in on_site:
+        ok(post(client, headers, incident, action, **body))
+    files = {"photo": ("after.jpg", JPEG, "image/jpeg")}
+    resolve = client.post(
+        f"/v1/incidents/{incident}/resolve", data={"note": "put out"}, files=files, headers=me
+    )
+    photo = ok(resolve)["step"]["photo"]
+    path = f"/v1/photos/{photo}"
+    # The worker of cell 3, assigned to an incident of cell 4; the worker of cell 4.
+    cells_worker = add_user(settings, "worker", grid.cells[4].id)
+    for reader in (worker, cells_worker):
+        assert client.get(path, headers=bearer(settings, reader)).content == JPEG
+    elsewhere = add_user(settings, "worker", grid.cells[5].id)
+    assert client.get(path, headers=bearer(settings, elsewhere)).status_code == 404
+    assert audit(settings, photo) == [(worker.id, "photo.read"), (cells_worker.id, "photo.read")]
