@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from alerts.commands import LEVELS, Action
 from alerts.lifecycle import IncidentCase
@@ -48,6 +48,14 @@ class Deadline(BaseModel):
     started_at: AwareDatetime = Field(description="The step that started the clock.")
     due_at: AwareDatetime = Field(description="When it runs out.")
 
+    @field_validator("started_at", "due_at")
+    @classmethod
+    def _in_utc(cls, at: datetime) -> datetime:
+        """The time in UTC, where arithmetic counts elapsed time."""
+        # Python adds to and subtracts times of one zone on its wall clock, and a database
+        # session in a zone with summer time hands out times in that zone.
+        return at.astimezone(UTC)
+
 
 def clocks_for(category: IncidentCategory, severity: Severity, cfg: SlaSettings) -> Clocks:
     """The category's clocks for the severity if it has its own, else the severity's."""
@@ -62,7 +70,8 @@ def deadlines(case: IncidentCase, cfg: SlaSettings) -> list[Deadline]:
     if clock is None:
         return []
     restarts = [step.at for step in case.timeline if step.action not in _KEEPS_CLOCK]
-    started = restarts[-1] if restarts else case.opened_at
+    # In UTC before the window is added, for the reason Deadline keeps its times in UTC.
+    started = (restarts[-1] if restarts else case.opened_at).astimezone(UTC)
     clocks = clocks_for(case.category, case.severity, cfg)
     window = {
         "accept": clocks.accept_min,
@@ -81,11 +90,6 @@ def deadlines(case: IncidentCase, cfg: SlaSettings) -> list[Deadline]:
     ]
 
 
-def due(pending: Iterable[Deadline], now: datetime) -> list[Deadline]:
-    """The deadlines that have run out by `now`, the longest overdue first."""
-    return sorted((d for d in pending if d.due_at <= now), key=lambda d: d.due_at)
-
-
 def escalation_level(current: Level, hierarchy: Sequence[Level]) -> Level | None:
     """The next level of the hierarchy above `current`; None at the top (county)."""
     above = [level for level in hierarchy if LEVELS.index(level) > LEVELS.index(current)]
@@ -102,5 +106,8 @@ def _interval(deadline: Deadline, cfg: SlaSettings) -> timedelta:
 def next_reminder(deadline: Deadline, last_sent: datetime | None, cfg: SlaSettings) -> datetime:
     """When to remind next: one interval after the last reminder of this clock, or its start."""
     # A reminder sent before the clock (re)started belonged to an earlier clock.
-    since = deadline.started_at if last_sent is None else max(last_sent, deadline.started_at)
+    if last_sent is None:
+        since = deadline.started_at
+    else:
+        since = max(last_sent.astimezone(UTC), deadline.started_at)
     return since + _interval(deadline, cfg)

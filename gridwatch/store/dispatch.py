@@ -76,8 +76,12 @@ async def claim_clocks(
     conn: psycopg.AsyncConnection, *, now: datetime, cfg: SlaSettings, limit: int
 ) -> list[dict[str, Any]]:
     """Lock open clocks due or owing a reminder; rows another dispatcher holds are skipped."""
-    # The reminder test is next_reminder()'s interval in SQL, so the scan only claims rows with
-    # something to do; the dispatcher decides again in Python from the same numbers.
+    # The reminder test is next_reminder() in SQL, so the scan only claims rows with something
+    # to do; the dispatcher decides again in Python from the same numbers. It compares elapsed
+    # time with the interval, never adding an interval to a time: a day added to a timestamptz
+    # counts on the session zone's wall clock, 23 or 25 hours across a change of summer time.
+    # The window goes through seconds so it holds no days: dividing days rounds twice, and
+    # next_reminder() rounds once, to the microsecond.
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             "SELECT d.id, d.incident_id, i.cell_id, d.clock, d.level, d.started_at, d.due_at,"
@@ -85,9 +89,10 @@ async def claim_clocks(
             " JOIN incidents i ON i.incident_id = d.incident_id"
             " WHERE d.done_at IS NULL AND i.status NOT IN ('closed', 'cancelled')"
             " AND (d.due_at <= %(now)s"
-            "   OR greatest(d.started_at, coalesce(d.last_reminded_at, d.started_at))"
-            "   + least(greatest((d.due_at - d.started_at) / %(per)s, %(shortest)s), %(longest)s)"
-            "   <= %(now)s)"
+            "   OR %(now)s - greatest(d.started_at, coalesce(d.last_reminded_at, d.started_at))"
+            "   >= least(greatest("
+            "     make_interval(secs => extract(epoch FROM d.due_at - d.started_at)) / %(per)s,"
+            "     %(shortest)s), %(longest)s))"
             " ORDER BY d.due_at LIMIT %(limit)s FOR UPDATE OF d SKIP LOCKED",
             {
                 "now": now,

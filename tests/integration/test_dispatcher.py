@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -149,14 +148,41 @@ def overdue(settings: Settings, incidents: list[str]) -> None:
     )
 
 
+def settled(settings: Settings) -> None:
+    """Wait for every transaction open on the database now to end, committed or not."""
+    [(mark,)] = query(settings, "SELECT statement_timestamp()")
+    wait_until(
+        lambda: query(
+            settings,
+            "SELECT count(*) = 0 FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_type = 'client backend'"
+            " AND xact_start < %s",
+            mark,
+        )[0][0],
+        timeout=60,
+        what="the transactions in flight to end",
+    )
+
+
 def escalated_once(settings: Settings, incidents: list[str]) -> None:
+    """Each incident escalated to the village once, and nothing left to escalate it again."""
     wait_until(
         lambda: all(state(settings, i) == ("escalated", "village") for i in incidents),
         timeout=60,
         what="escalation to the village",
     )
-    time.sleep(5)  # two more ticks of each dispatcher: a second escalation would show now
+    # A tick that claimed before the escalations committed has ended too: what it did shows.
+    settled(settings)
     assert [steps(settings, i, "escalate") for i in incidents] == [1] * len(incidents)
+    # Every later claim sees the overdue clocks closed: the only open clock of each incident
+    # is the village's, started by its escalation and not due for minutes.
+    open_clocks = query(
+        settings,
+        "SELECT incident_id, level, due_at > now() FROM incident_deadlines"
+        " WHERE incident_id = ANY(%s) AND done_at IS NULL",
+        incidents,
+    )
+    assert sorted(open_clocks) == sorted((i, "village", True) for i in incidents)
 
 
 def test_a_detected_incident_goes_to_its_cells_worker(scene: Scene) -> None:

@@ -1,4 +1,5 @@
-"""A dispatcher in this process on a database of its own: its outbox, where it escalates to."""
+"""A dispatcher in this process on a database of its own: its outbox, where it escalates to,
+and its clocks ticked at times the test chooses."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
+from alerts.commands import Accept, Actor
 from alerts.dispatcher import Dispatcher
+from alerts.flows import apply_command
+from alerts.sla import Deadline, next_reminder
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
 from gridwatch.incidents import IncidentDetected, Severity
@@ -25,6 +29,7 @@ from gridwatch.outbox_relay import relay_outbox
 from gridwatch.people import Level, Person, Role, Roster, RosterDocument
 from gridwatch.ports import Done, RecordSink
 from gridwatch.settings import Settings
+from gridwatch.sla_settings import SlaSettings
 from gridwatch.store.incidents import record_detections
 from gridwatch.store.migrate import migrate
 from gridwatch.store.outbox import OutboxRecord, put_records
@@ -45,6 +50,10 @@ from tests.integration.test_dispatcher import own_topics, query, state, steps
 
 pytestmark = pytest.mark.integration
 CELL = 11
+MICROSECOND = timedelta(microseconds=1)
+# A day before Europe's clocks go forward (01:00 UTC on 28 March 2027): a day later is 23
+# hours later on a wall clock there, and still 24 on the SLA's.
+SPRING = datetime(2027, 3, 27, 12, tzinfo=UTC)
 
 
 class DyingSink(RefusingSink):
@@ -376,3 +385,172 @@ def test_a_clock_left_open_on_an_ended_incident_is_never_acted_on(
     assert asyncio.run(run()) == 0  # and no IllegalTransition: the tick goes on
     assert state(lone, incident) == ("closed", "grid")
     assert steps(lone, incident, "escalate") == 0
+
+
+def running_clock(settings: Settings, incident: str) -> tuple[Deadline, datetime | None]:
+    """The incident's open clock as the dispatcher reads it, and when it last reminded."""
+    fields = ("incident_id", "cell_id", "clock", "level", "started_at", "due_at")
+    [row] = query(
+        settings,
+        "SELECT d.incident_id, i.cell_id, d.clock, d.level, d.started_at, d.due_at,"
+        " d.last_reminded_at FROM incident_deadlines d"
+        " JOIN incidents i ON i.incident_id = d.incident_id"
+        " WHERE d.incident_id = %s AND d.done_at IS NULL",
+        incident,
+    )
+    reminded = row[-1]
+    assert reminded is None or isinstance(reminded, datetime)
+    return Deadline.model_validate(dict(zip(fields, row[:-1], strict=True))), reminded
+
+
+def said(settings: Settings, incident: str, kind: str) -> list[Notification]:
+    """The incident's notifications of one kind that ticks left in the outbox, oldest first."""
+    return [n for n in outbox(settings) if n.incident_id == incident and n.kind == kind]
+
+
+def test_a_clock_escalates_at_its_due_time_not_a_second_before_and_once_for_two_dispatchers(
+    lone: Settings, grid: Grid
+) -> None:
+    account(hire(lone, grid, "grid"))
+    boss = account(hire(lone, grid, "village"))
+    found = stored_detection(lone, grid)
+    incident = found.incident_id
+
+    async def run() -> list[int]:
+        # Refusing sinks keep every notification in the outbox, where the test reads it.
+        async with (
+            dispatcher(lone, grid, RefusingSink()) as one,
+            dispatcher(lone, grid, RefusingSink()) as two,
+        ):
+            assert await one.dispatch(found, SPRING)
+            due = running_clock(lone, incident)[0].due_at
+            assert due == SPRING + timedelta(minutes=5)
+            await one.tick(due - timedelta(seconds=1))  # a reminder was owed, no escalation
+            assert (state(lone, incident), steps(lone, incident, "escalate")) == (
+                ("dispatched", "grid"),
+                0,
+            )
+            ticked = await asyncio.gather(one.tick(due), two.tick(due))
+            return [*ticked, await one.tick(due), await two.tick(due)]
+
+    assert sorted(asyncio.run(run())) == [0, 0, 0, 1]
+    assert state(lone, incident) == ("escalated", "village")
+    assert steps(lone, incident, "escalate") == 1
+    assert [n.recipient for n in said(lone, incident, "escalated")] == [boss]
+
+
+@pytest.mark.parametrize(
+    ("cfg", "interval"),
+    [
+        (SlaSettings(), timedelta(seconds=100)),  # 5 minutes in 3
+        (
+            # A window over a day, which PostgreSQL divides in days and time, rounding twice.
+            SlaSettings.model_validate(
+                {"critical": {"accept_min": 1461}, "reminders_per_window": 11}
+            ),
+            timedelta(microseconds=7_969_090_909),  # 87 660 s / 11, to the microsecond
+        ),
+        (SlaSettings(reminders_per_window=10), timedelta(minutes=1)),  # not 30 s: the shortest
+        (
+            SlaSettings.model_validate(
+                {"critical": {"accept_min": 600}, "longest_reminder_min": 60}
+            ),
+            timedelta(hours=1),  # not 200 minutes: the longest
+        ),
+        (
+            SlaSettings.model_validate(
+                {
+                    "critical": {"accept_min": 2 * 1440},
+                    "reminders_per_window": 2,
+                    "longest_reminder_min": 2 * 1440,
+                }
+            ),
+            timedelta(days=1),  # across the change to summer time
+        ),
+    ],
+    ids=["split", "rounded", "shortest", "longest", "days"],
+)
+def test_reminders_come_when_next_reminder_says_and_not_a_microsecond_before(
+    lone: Settings,
+    grid: Grid,
+    cfg: SlaSettings,
+    interval: timedelta,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server in a zone with summer time: the claim must not count days on its wall clock.
+    monkeypatch.setenv("PGTZ", "Europe/Berlin")
+    settings = lone.model_copy(update={"sla": cfg})
+    worker = account(hire(settings, grid, "grid"))  # nobody above, not even an operator
+    found = stored_detection(settings, grid)
+    incident = found.incident_id
+
+    async def run() -> tuple[Deadline, list[datetime]]:
+        async with dispatcher(settings, grid, RefusingSink()) as one:
+            assert await one.dispatch(found, SPRING)
+            deadline, last = running_clock(settings, incident)
+            sent: list[datetime] = []
+            # Twice past the deadline too: with nobody to escalate to, they go on.
+            while len([at for at in sent if at >= deadline.due_at]) < 2:
+                owed = next_reminder(deadline, last, cfg)
+                early = await one.tick(owed - MICROSECOND)
+                if owed - MICROSECOND < deadline.due_at:
+                    # Before the deadline the claim is for reminders only: it must agree.
+                    assert early == 0, f"clock claimed before the reminder owed at {owed}"
+                assert len(said(settings, incident, "reminder")) == len(sent)
+                assert await one.tick(owed) == 1, f"clock not claimed at {owed}"
+                sent.append(owed)
+                assert len(said(settings, incident, "reminder")) == len(sent)
+                deadline, last = running_clock(settings, incident)
+                assert last == owed
+            return deadline, sent
+
+    deadline, sent = asyncio.run(run())
+    assert sent == [deadline.started_at + k * interval for k in range(1, len(sent) + 1)]
+    assert state(settings, incident) == ("dispatched", "grid")
+    reminders = said(settings, incident, "reminder")
+    assert {n.recipient for n in reminders} == {worker}
+    assert len({n.notification_id for n in reminders}) == len(sent)
+
+
+def test_an_accept_stops_every_pending_reminder_at_once(lone: Settings, grid: Grid) -> None:
+    worker = account(hire(lone, grid, "grid"))
+    boss = account(hire(lone, grid, "village"))
+    found = stored_detection(lone, grid)
+    incident = found.incident_id
+    cfg = lone.sla
+
+    async def accept(at: datetime) -> None:
+        """The worker accepts, through the flow the API applies a step with."""
+        conninfo = lone.postgres.conninfo()
+        async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
+            await apply_command(
+                conn,
+                incident,
+                Accept(actor=Actor(id=worker, role="worker")),
+                at=at,
+                sla_cfg=cfg,
+                guard=lambda _locked: None,
+            )
+
+    async def run() -> list[int]:
+        async with dispatcher(lone, grid, RefusingSink()) as one:
+            assert await one.dispatch(found, SPRING)
+            assert await one.tick(running_clock(lone, incident)[0].due_at) == 1  # escalated
+            waiting, _ = running_clock(lone, incident)
+            first = next_reminder(waiting, None, cfg)
+            assert await one.tick(first) == 1
+            assert {n.recipient for n in said(lone, incident, "reminder")} == {worker, boss}
+            then = next_reminder(waiting, first, cfg)
+            await accept(first + (then - first) / 2)
+            arrive, _ = running_clock(lone, incident)
+            assert arrive.clock == "arrive"
+            # When the accept clock would have reminded both, escalated, reminded again.
+            later = [then, waiting.due_at, next_reminder(waiting, waiting.due_at, cfg)]
+            ticked = [await one.tick(at) for at in later]
+            ticked.append(await one.tick(next_reminder(arrive, None, cfg) - MICROSECOND))
+            return ticked
+
+    assert asyncio.run(run()) == [0, 0, 0, 0]
+    assert len(said(lone, incident, "reminder")) == 2
+    assert steps(lone, incident, "escalate") == 1
+    assert state(lone, incident) == ("accepted", "village")
