@@ -136,6 +136,9 @@ class PostgresSettings(Section):
             f"port={self.port}",
             f"user={self.user}",
             f"dbname={database or self.database}",
+            # Times come back in UTC whatever the server's zone: Python adds an interval to an
+            # aware time on its wall clock, which is off by an hour across a summer-time change.
+            "options=-cTimeZone=UTC",
         ]
         if self.password.get_secret_value():
             parts.append(f"password={self.password.get_secret_value()}")

@@ -159,3 +159,18 @@ def test_a_devices_newest_arrival_is_kept_and_never_rolled_back(conn: psycopg.Co
         "SELECT time, received_at FROM device_last_heard WHERE device_id = %s", (device,)
     ).fetchone()
     assert row == (NOW - timedelta(hours=1), NOW)
+
+
+def test_times_come_back_in_utc_whatever_the_servers_zone(settings: Settings) -> None:
+    database = settings.postgres.database
+    with psycopg.connect(settings.postgres.conninfo(), autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {database} SET timezone TO 'Europe/Berlin'".encode())
+        try:
+            with psycopg.connect(settings.postgres.conninfo()) as conn:
+                row = conn.execute("SELECT current_setting('TimeZone'), now()").fetchone()
+        finally:
+            admin.execute(f"ALTER DATABASE {database} RESET timezone".encode())
+    assert row is not None
+    zone, now = row
+    assert zone == "UTC"
+    assert now.utcoffset() == timedelta(0)
