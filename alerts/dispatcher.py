@@ -166,7 +166,7 @@ class Dispatcher:
         return _announce(case, "assigned", now)
 
     async def tick(self, now: datetime) -> int:
-        """Escalate or remind for every claimable clock, in one transaction; how many acted."""
+        """Escalate or remind for every claimable clock, in one transaction; how many claimed."""
         async with self._conn.transaction():
             rows = await claim_clocks(
                 self._conn, now=now, cfg=self._settings.sla, limit=CLAIM_LIMIT
@@ -233,6 +233,8 @@ class Dispatcher:
         owed = next_reminder(deadline, row["last_reminded_at"], self._settings.sla)
         if owed > now:
             return []
+        # The same `now` stamps the clock and dates the reminder: a reminder is no longer owed
+        # once a finished clock was reminded at or after its time (store/notifications.py).
         await mark_reminded(self._conn, row["id"], now)
         # The reminder's offset into its clock run names it, so a retry makes the same ids.
         cause = f"reminder:{row['id']}:{int((owed - deadline.started_at).total_seconds())}"
