@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconn
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import decode_token
 from api.deps import ConnDep, CurrentUser, SettingsDep, client_address, user_from_token
 from api.errors import ApiError
 from api.push import Connection, Hub
@@ -264,6 +266,17 @@ async def _serve(
             cursor = await _catch_up(websocket, connection, user_id, cursor, seq)
 
 
+async def _until_expired(websocket: WebSocket, token: str) -> None:
+    """Close the socket when its token runs out: the phone renews it and comes back.
+
+    Without this, a socket outlives its sign-in: a disabled account's phone kept hearing.
+    """
+    state = websocket.app.state
+    claims = decode_token(token, "access", auth=state.settings.auth, key=state.signing_key)
+    await asyncio.sleep(max(0.0, claims["exp"] - time.time()))
+    await websocket.close(_UNAUTHORIZED, "the access token has expired; reconnect with a new one")
+
+
 async def _until_closed(websocket: WebSocket) -> None:
     """Read (and ignore) what the phone sends, until it disconnects."""
     with contextlib.suppress(WebSocketDisconnect):
@@ -295,6 +308,7 @@ async def live(
     tasks = [
         asyncio.create_task(_serve(websocket, connection, user.id, since)),
         asyncio.create_task(_until_closed(websocket)),
+        asyncio.create_task(_until_expired(websocket, token)),
     ]
     try:
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

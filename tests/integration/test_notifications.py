@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from alerts.dispatcher import Dispatcher
 from alerts.flows import apply_command
 from alerts.queue import QueueWriter
 from api.app import create_app
+from api.auth import issue_access, signing_key
 from api.push import Connection, Feed, Hub, notification_feed
 from gridwatch.accounts import User
 from gridwatch.grid.model import Grid
@@ -161,6 +162,29 @@ def test_a_bad_token_is_refused(client: TestClient) -> None:
     ):
         ws.receive_json()
     assert refused.value.code == 4401
+
+
+def test_a_socket_is_closed_when_its_token_runs_out(
+    settings: Settings, grid: Grid, client: TestClient
+) -> None:
+    user = add_user(settings, "worker", grid.cells[3].id)
+    key = signing_key(settings.auth, settings.run_dir)
+    # Issued so that it runs out three seconds from now.
+    lifetime = timedelta(minutes=settings.auth.access_token_minutes)
+    issued = datetime.now(UTC) - lifetime + timedelta(seconds=3)
+    short = issue_access(user, auth=settings.auth, key=key, now=issued).token
+    first = note(user.id)
+    # Later than the expiry: a socket still open then would carry it instead of closing.
+    late = threading.Timer(6, push, args=(client, note(user.id)))
+    with client.websocket_connect(f"/v1/ws?token={short}") as ws:
+        push(client, first)
+        assert received(ws) == (None, first.notification_id)  # open while the token holds
+        late.start()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    late.join()
+    assert closed.value.code == 4401
+    assert "expired" in closed.value.reason
 
 
 def test_reconnecting_with_since_sends_the_missed_ones_once(
