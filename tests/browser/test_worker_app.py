@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import httpx
+import psycopg
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 
@@ -186,8 +188,54 @@ def test_a_pushed_fire_is_accepted_and_resolved_with_photo_and_fix(
         pytest.approx(lat),
         pytest.approx(lon),
     )
-    assert resolve["photo"].startswith("photo:sha256:")
-    assert scene.api.get(f"/v1/photos/{resolve['photo']}").content == PHOTO.read_bytes()
+    photo = resolve["photo"]
+    assert photo.startswith("photo:sha256:")
+    shown_and_kept(scene, worker, photo)
+    answer = scene.api.get(f"/v1/photos/{photo}", headers=scene.headers(worker))
+    assert answer.content == PHOTO.read_bytes()
+
+
+# The photos the service worker keeps, as [the address kept under, the kept answer's URL].
+KEPT_PHOTOS = """async () => {
+    const cache = await caches.open("gw-app-keep");
+    const photos = (await cache.keys())
+        .filter((r) => new URL(r.url).pathname.startsWith("/v1/photos/"));
+    return Promise.all(photos.map(async (r) => [r.url, (await cache.match(r)).url]));
+}"""
+
+
+# Whether the resolve's photo has loaded (drawn anew as answers come, so looked up each time;
+# scrolled to, as a lazy image loads only in view).
+RESOLVE_PHOTO_LOADED = """() => {
+    const img = document.querySelector("ol.timeline li[data-action=resolve] img");
+    img?.scrollIntoView();
+    return Boolean(img?.complete && img.naturalWidth > 0);
+}"""
+
+
+def shown_and_kept(scene: Scene, worker: Account, photo: str) -> None:
+    """The resolve's photo loads through the service worker, is kept without the token in its
+    address, the reads are the worker's in the audit log, and signing out forgets it."""
+    page = scene.page
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.reload()  # the photo asked through the service worker, which may have come after it
+    page.wait_for_function(RESOLVE_PHOTO_LOADED)
+    path = f"/v1/photos/{quote(photo)}"
+    kept = wait_until(
+        lambda: page.evaluate(KEPT_PHOTOS), timeout=SYNC_MS / 1000, what="the kept photo"
+    )
+    assert [urlsplit(url).path for url, _answer in kept] == [path]
+    assert all("token" not in address for pair in kept for address in pair), kept
+    with psycopg.connect(scene.mode.settings.postgres.conninfo()) as conn:
+        readers = conn.execute(
+            "SELECT DISTINCT actor FROM audit_log WHERE action = 'photo.read' AND target = %s",
+            (photo,),
+        ).fetchall()
+    assert readers == [(worker.user.id,)]
+
+    page.get_by_role("button", name="退出").click()
+    expect(page.locator("#username")).to_be_visible()
+    assert page.evaluate(KEPT_PHOTOS) == []
 
 
 def test_actions_taken_offline_wait_survive_a_reload_and_go_in_order(

@@ -68,13 +68,19 @@ async function trimPhotos(cache) {
   await Promise.all(extra.map((r) => cache.delete(r)));
 }
 
-// The grid map and photos never change under the same address: fetched once, then kept.
-async function kept(event) {
+// The grid map and photos never change under the same address: fetched once, then kept. A
+// photo's address carries the access token (an <img> sends no header): it is kept under the
+// bare path, so a rotated token still finds it and no token is ever written down.
+async function kept(event, key) {
   const cache = await caches.open(KEEP_CACHE);
-  const cached = await cache.match(event.request);
+  const cached = await cache.match(key);
   if (cached) return cached;
   const res = await fetch(event.request);
-  if (res.ok) event.waitUntil(cache.put(event.request, res.clone()).then(() => trimPhotos(cache)));
+  if (res.ok) {
+    // A fresh Response: one put as fetched would keep its URL, token and all.
+    const copy = new Response(res.clone().body, { status: res.status, headers: res.headers });
+    event.waitUntil(cache.put(key, copy).then(() => trimPhotos(cache)));
+  }
   return res;
 }
 
@@ -83,8 +89,10 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (url.pathname === "/v1/cells/map" || url.pathname.startsWith(PHOTOS)) {
-    event.respondWith(kept(event));
+  if (url.pathname === "/v1/cells/map") {
+    event.respondWith(kept(event, request));
+  } else if (url.pathname.startsWith(PHOTOS)) {
+    event.respondWith(kept(event, url.origin + url.pathname));
   } else if (url.pathname.startsWith(APP)) {
     event.respondWith(shell(request));
   }

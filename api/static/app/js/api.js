@@ -128,6 +128,16 @@ export async function accessToken() {
   return current.access;
 }
 
+/** A token for an address that cannot carry a header (an <img src>): a fresh one if the
+ * server can be reached, else the one held, which photos kept on the phone do not need. */
+export async function urlToken() {
+  try {
+    return await accessToken();
+  } catch {
+    return session()?.access ?? "";
+  }
+}
+
 function jsonInit(method, body) {
   return { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
 }

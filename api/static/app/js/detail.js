@@ -1,7 +1,7 @@
 // One incident: where it is, the snapshot, what happened so far, who is on it, and the
 // worker's actions, which go through the outbox.
 
-import { api, session } from "./api.js";
+import { api, session, urlToken } from "./api.js";
 import {
   actionLabel,
   countdown,
@@ -34,9 +34,26 @@ const FORMS = {
   help: { field: "note", label: "helpNote" },
 };
 
-function photoUrl(ref) {
+function photoUrl(ref, token) {
+  // An <img> sends no Authorization header: the token rides in the address, which the service
+  // worker strips before it keeps the photo (sw.js).
+  return `/v1/photos/${encodeURIComponent(ref)}?access_token=${encodeURIComponent(token)}`;
+}
+
+/** The photo `ref` as an image, or null for one not in our photo store. */
+function photoImg(ref, token, attrs) {
   // Only our own photo store: a device's outside URL would tell that host the phone's address.
-  return ref.startsWith("photo:") ? `/v1/photos/${encodeURIComponent(ref)}` : null;
+  if (!ref?.startsWith("photo:")) return null;
+  let sent = token;
+  // The token held may have run out (drawn a while ago, or not refreshed yet: a kept copy is
+  // drawn without waiting for the network): once more with a fresh one.
+  const retry = async (event) => {
+    const fresh = await urlToken();
+    if (fresh === sent) return;
+    sent = fresh;
+    event.target.src = photoUrl(ref, fresh);
+  };
+  return h("img", { ...attrs, src: photoUrl(ref, token), loading: "lazy", onerror: retry });
 }
 
 async function shrink(file) {
@@ -92,10 +109,9 @@ async function queueItem(id) {
   return items.find((i) => i.incident_id === id) ?? null;
 }
 
-function stepLine(step, me, names = {}) {
+function stepLine(step, me, token, names = {}) {
   const who = step.actor.id === me ? t("me") : (names[step.actor.id] ?? step.actor.id);
   const text = [step.reason, step.note].filter(Boolean).join(" · ");
-  const photo = step.photo ? photoUrl(step.photo) : null;
   return h(
     "li",
     { "data-action": step.action },
@@ -103,7 +119,7 @@ function stepLine(step, me, names = {}) {
     " ",
     h("span", { class: "meta" }, `${when(step.at)} · ${who}`),
     text ? h("div", {}, text) : null,
-    photo ? h("img", { class: "thumb", src: photo, alt: t("photo"), loading: "lazy" }) : null,
+    photoImg(step.photo, token, { class: "thumb", alt: t("photo") }),
   );
 }
 
@@ -191,7 +207,7 @@ export async function renderDetail(view, id, current) {
 }
 
 async function draw(view, id, data, current) {
-  const me = session().user;
+  const { user: me, access: token } = session();
   const again = () => current() && renderDetail(view, id, current);
   const { incident, timeline } = data;
   const mine = (await entries()).filter((e) => e.incident === id);
@@ -259,7 +275,7 @@ async function draw(view, id, data, current) {
   );
 
   const snapshot = incident.evidence.map((e) => e.snapshot).find(Boolean);
-  const snapshotUrl = snapshot ? photoUrl(snapshot) : null;
+  const snapshotImg = photoImg(snapshot, token, { class: "snapshot", alt: t("snapshot") });
   const mapSlot = h("div", { id: "map" });
   const people = timeline?.assignees ?? [];
   fill(
@@ -279,9 +295,7 @@ async function draw(view, id, data, current) {
     mapSlot,
     h("div", { class: "clock" }, `${incident.location.lat.toFixed(5)}, ${incident.location.lon.toFixed(5)} · ${incident.cell_id}`),
     h("h2", {}, t("snapshot")),
-    snapshotUrl
-      ? h("img", { class: "snapshot", src: snapshotUrl, alt: t("snapshot"), loading: "lazy" })
-      : h("p", { class: "clock" }, snapshot ?? t("noSnapshot")),
+    snapshotImg ?? h("p", { class: "clock" }, snapshot ?? t("noSnapshot")),
     h("h2", {}, t("assignees")),
     h(
       "div",
@@ -289,7 +303,7 @@ async function draw(view, id, data, current) {
       people.map((p) => h("span", { class: "badge" }, p === me.id || p === me.person_id ? t("me") : (timeline?.names?.[p] ?? p))),
     ),
     h("h2", {}, t("timeline")),
-    h("ol", { class: "timeline" }, (timeline?.steps ?? []).map((s) => stepLine(s, me.id, timeline?.names))),
+    h("ol", { class: "timeline" }, (timeline?.steps ?? []).map((s) => stepLine(s, me.id, token, timeline?.names))),
     h("h2", {}, t("evidence")),
     h(
       "ol",

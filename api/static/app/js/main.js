@@ -22,6 +22,14 @@ const QUEUE_EVERY_MS = 60_000;
 let renders = 0;
 let leaving = false;
 
+/** Drop the photos the service worker keeps (sw.js): they show this account's incidents. */
+async function forgetPhotos() {
+  if (!("caches" in window)) return;
+  const cache = await caches.open("gw-app-keep");
+  const photos = (await cache.keys()).filter((r) => new URL(r.url).pathname.startsWith("/v1/photos/"));
+  await Promise.all(photos.map((r) => cache.delete(r)));
+}
+
 function header() {
   const signedIn = Boolean(session());
   document.getElementById("title").textContent = t("appName");
@@ -142,7 +150,7 @@ signOutButton.addEventListener("click", async () => {
   sharePosition(false);
   // A shared phone: the next account must neither see this one's incidents nor get its pushes.
   await unsubscribePush();
-  await forgetAll();
+  await Promise.all([forgetAll(), forgetPhotos()]);
   await signOut();
   leaving = false;
   location.hash = "";
