@@ -513,3 +513,20 @@ def test_the_phone_keeps_only_the_newest_photos(scene: Scene) -> None:
     assert kept is not None, "the photo cache was never trimmed"
     # The ten put first are gone; the newest sixty stay.
     assert [int(p.rsplit(":", 1)[1]) for p in kept] == list(range(10, 70))
+
+
+def test_the_next_account_sees_nothing_kept_for_the_last(scene: Scene, cells: list[Cell]) -> None:
+    page = scene.page
+    scene.signed_in_worker(cells[0])
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # What the last account left on the phone: a photo kept by the service worker.
+    photo = "/v1/photos/photo:sha256:" + "1" * 64
+    page.evaluate(
+        "async (p) => (await caches.open('gw-app-keep')).put(p, new Response('x'))", photo
+    )
+    # Its refresh was refused, so nobody signed out; the phone goes to someone else.
+    page.evaluate("localStorage.removeItem('gw.session')")
+    page.reload()
+    scene.signed_in_worker(cells[1])
+    kept = "async (p) => Boolean(await (await caches.open('gw-app-keep')).match(p))"
+    assert page.evaluate(kept, photo) is False

@@ -30,6 +30,16 @@ async function forgetPhotos() {
   await Promise.all(photos.map((r) => cache.delete(r)));
 }
 
+// The account that last signed in on this phone.
+const LAST_ACCOUNT = "gw.lastAccount";
+
+/** A phone passed on without signing out (a refused refresh): the last account's copies go. */
+async function forgetOtherAccounts(user) {
+  const last = localStorage.getItem(LAST_ACCOUNT);
+  if (last !== null && last !== user.id) await Promise.all([forgetAll(), forgetPhotos()]);
+  localStorage.setItem(LAST_ACCOUNT, user.id);
+}
+
 function header() {
   const signedIn = Boolean(session());
   document.getElementById("title").textContent = t("appName");
@@ -62,7 +72,7 @@ function showSignIn(message = "") {
         button.disabled = true;
         button.textContent = t("signingIn");
         try {
-          await signIn(user.value.trim(), pass.value);
+          await forgetOtherAccounts(await signIn(user.value.trim(), pass.value));
           await started();
         } catch (err) {
           error.textContent = err.message;
