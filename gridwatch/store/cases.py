@@ -166,15 +166,29 @@ async def _save_assignees(conn: psycopg.AsyncConnection, case: IncidentCase, at:
 async def _replace_deadlines(
     conn: psycopg.AsyncConnection, incident_id: str, deadlines: Sequence[Deadline], at: datetime
 ) -> None:
-    await conn.execute(
-        "UPDATE incident_deadlines SET done_at = %s WHERE incident_id = %s AND done_at IS NULL",
-        (at, incident_id),
+    """Finish the open clocks a step ended and start the ones it began.
+
+    A clock the step left running (a call for help) keeps its row: a new row would forget
+    when it last reminded, and remind again at once.
+    """
+    cur = await conn.execute(
+        "SELECT id, clock, level, started_at, due_at FROM incident_deadlines"
+        " WHERE incident_id = %s AND done_at IS NULL",
+        (incident_id,),
     )
+    running = {tuple(row[1:]): row[0] for row in await cur.fetchall()}
+    wanted = [(d.clock, d.level, d.started_at, d.due_at) for d in deadlines]
+    ended = [row_id for key, row_id in running.items() if key not in wanted]
+    await conn.execute("UPDATE incident_deadlines SET done_at = %s WHERE id = ANY(%s)", (at, ended))
     async with conn.cursor() as cur:
         await cur.executemany(
             "INSERT INTO incident_deadlines (incident_id, clock, level, started_at, due_at)"
             " VALUES (%(incident_id)s, %(clock)s, %(level)s, %(started_at)s, %(due_at)s)",
-            [d.model_dump(exclude={"cell_id"}) for d in deadlines],
+            [
+                d.model_dump(exclude={"cell_id"})
+                for d, key in zip(deadlines, wanted, strict=True)
+                if key not in running
+            ],
         )
 
 

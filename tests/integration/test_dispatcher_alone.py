@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from alerts.commands import Accept, Actor
+from alerts.commands import Accept, Actor, RequestHelp
 from alerts.dispatcher import Dispatcher
 from alerts.flows import apply_command
 from alerts.sla import Deadline, next_reminder
@@ -554,3 +554,36 @@ def test_an_accept_stops_every_pending_reminder_at_once(lone: Settings, grid: Gr
     assert len(said(lone, incident, "reminder")) == 2
     assert steps(lone, incident, "escalate") == 1
     assert state(lone, incident) == ("accepted", "village")
+
+
+def test_a_call_for_help_keeps_the_clock_and_its_reminders_where_they_were(
+    lone: Settings, grid: Grid
+) -> None:
+    worker = account(hire(lone, grid, "grid"))
+    found = stored_detection(lone, grid)
+    incident = found.incident_id
+    cfg = lone.sla
+
+    async def step(command: Accept | RequestHelp, at: datetime) -> None:
+        """The worker's step, through the flow the API applies a step with."""
+        conninfo = lone.postgres.conninfo()
+        async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
+            await apply_command(
+                conn, incident, command, at=at, sla_cfg=cfg, guard=lambda _locked: None
+            )
+
+    async def run() -> int:
+        async with dispatcher(lone, grid, RefusingSink()) as one:
+            assert await one.dispatch(found, SPRING)
+            await step(Accept(actor=Actor(id=worker, role="worker")), SPRING)
+            arrive, _ = running_clock(lone, incident)
+            first = next_reminder(arrive, None, cfg)
+            assert await one.tick(first) == 1
+            help_at = first + timedelta(seconds=1)
+            await step(RequestHelp(actor=Actor(id=worker, role="worker"), note="two more"), help_at)
+            assert running_clock(lone, incident) == (arrive, first)  # the same clock, same stamp
+            # Right after the call for help, nothing new is owed: no second reminder at once.
+            return await one.tick(help_at + timedelta(seconds=1))
+
+    assert asyncio.run(run()) == 0
+    assert len(said(lone, incident, "reminder")) == 1
