@@ -13,8 +13,15 @@ from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconn
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import decode_token
-from api.deps import ConnDep, CurrentUser, SettingsDep, client_address, user_from_token
+from api.auth import TokenError, decode_token
+from api.deps import (
+    ConnDep,
+    CurrentUser,
+    PoolDep,
+    SettingsDep,
+    client_address,
+    user_from_token,
+)
 from api.errors import ApiError
 from api.push import Connection, Hub
 from gridwatch.notifications import Notification
@@ -93,28 +100,35 @@ async def read_notifications(
     summary="Acknowledge a notification",
 )
 async def ack_notification(
-    conn: ConnDep,
+    pool: PoolDep,
     user: CurrentUser,
     request: Request,
     notification_id: Annotated[str, Path(description="The notification's id.")],
 ) -> Acked:
     """Record that I saw it (idempotent); it leaves my catch-up reads."""
-    recipient = await notification_recipient(conn, notification_id)
+
+    async def recipient_of() -> str | None:
+        # A connection per look, none while waiting: acks of made-up ids cannot drain the pool.
+        async with pool.connection() as conn:
+            return await notification_recipient(conn, notification_id)
+
+    recipient = await recipient_of()
     waited = 0.0
     while recipient is None and waited < _ACK_WAIT_S:
         await asyncio.sleep(_ACK_WAIT_STEP_S)
         waited += _ACK_WAIT_STEP_S
-        recipient = await notification_recipient(conn, notification_id)
+        recipient = await recipient_of()
     if recipient != user.id:
         raise ApiError(404, "not_found", f"you have no notification {notification_id}")
-    await record_delivery(conn, notification_id, DeliveryResult("app", "acked"))
-    await record_audit(
-        conn,
-        actor=user.id,
-        action="notification.ack",
-        target=f"notification:{notification_id}",
-        client=client_address(request),
-    )
+    async with pool.connection() as conn:
+        await record_delivery(conn, notification_id, DeliveryResult("app", "acked"))
+        await record_audit(
+            conn,
+            actor=user.id,
+            action="notification.ack",
+            target=f"notification:{notification_id}",
+            client=client_address(request),
+        )
     return Acked(notification_id=notification_id)
 
 
@@ -235,10 +249,8 @@ async def _catch_up(
             return cursor if through is None else max(cursor, through)
 
 
-async def _serve(
-    websocket: WebSocket, connection: Connection, user_id: str, since: int | None
-) -> None:
-    """The backlog after `since` (if given), then live notifications, until the phone leaves.
+async def _serve(websocket: WebSocket, connection: Connection, user_id: str, since: int) -> None:
+    """The backlog after `since`, then live notifications, until the phone leaves.
 
     The socket's cursor: every stored notification up to it that the phone needs went out on
     this socket, or came before `since`. So a live one already stored carries its seq, after
@@ -246,9 +258,6 @@ async def _serve(
     `since` for its next connection: nothing missed, nothing it saw sent again.
     """
     pool: AsyncConnectionPool = websocket.app.state.pool
-    if since is None:
-        async with pool.connection() as conn:
-            since = await latest_seq(conn, user_id)
     cursor = await _catch_up(websocket, connection, user_id, since)
     while True:
         n = await connection.inbox.get()
@@ -272,8 +281,10 @@ async def _until_expired(websocket: WebSocket, token: str) -> None:
     Without this, a socket outlives its sign-in: a disabled account's phone kept hearing.
     """
     state = websocket.app.state
-    claims = decode_token(token, "access", auth=state.settings.auth, key=state.signing_key)
-    await asyncio.sleep(max(0.0, claims["exp"] - time.time()))
+    # TokenError: it ran out since the handshake checked it; close at once.
+    with contextlib.suppress(TokenError):
+        claims = decode_token(token, "access", auth=state.settings.auth, key=state.signing_key)
+        await asyncio.sleep(max(0.0, claims["exp"] - time.time()))
     await websocket.close(_UNAUTHORIZED, "the access token has expired; reconnect with a new one")
 
 
@@ -301,16 +312,21 @@ async def live(
         await websocket.close(_UNAUTHORIZED, exc.msg)
         return
     hub: Hub = websocket.app.state.hub
-    await websocket.accept()
-    # Attached before the backlog is read: nothing stored meanwhile falls between the two,
-    # and what arrives on both ways is sent once.
+    if since is None:
+        # Read before attaching: what is stored after this comes live or after the cursor.
+        pool: AsyncConnectionPool = websocket.app.state.pool
+        async with pool.connection() as conn:
+            since = await latest_seq(conn, user.id)
+    # Attached before the backlog is read, and before the phone learns it is connected:
+    # nothing stored meanwhile falls between the two, and what arrives both ways goes once.
     connection = hub.attach(user.id)
-    tasks = [
-        asyncio.create_task(_serve(websocket, connection, user.id, since)),
-        asyncio.create_task(_until_closed(websocket)),
-        asyncio.create_task(_until_expired(websocket, token)),
-    ]
     try:
+        await websocket.accept()
+        tasks = [
+            asyncio.create_task(_serve(websocket, connection, user.id, since)),
+            asyncio.create_task(_until_closed(websocket)),
+            asyncio.create_task(_until_expired(websocket, token)),
+        ]
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()

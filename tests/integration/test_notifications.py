@@ -169,13 +169,14 @@ def test_a_socket_is_closed_when_its_token_runs_out(
 ) -> None:
     user = add_user(settings, "worker", grid.cells[3].id)
     key = signing_key(settings.auth, settings.run_dir)
-    # Issued so that it runs out three seconds from now.
+    # Issued so that it runs out ten seconds from now (exp is whole seconds: nine at least),
+    # time enough for the push below on a busy machine.
     lifetime = timedelta(minutes=settings.auth.access_token_minutes)
-    issued = datetime.now(UTC) - lifetime + timedelta(seconds=3)
+    issued = datetime.now(UTC) - lifetime + timedelta(seconds=10)
     short = issue_access(user, auth=settings.auth, key=key, now=issued).token
     first = note(user.id)
     # Later than the expiry: a socket still open then would carry it instead of closing.
-    late = threading.Timer(6, push, args=(client, note(user.id)))
+    late = threading.Timer(13, push, args=(client, note(user.id)))
     with client.websocket_connect(f"/v1/ws?token={short}") as ws:
         push(client, first)
         assert received(ws) == (None, first.notification_id)  # open while the token holds
