@@ -176,7 +176,9 @@ def get_reporter(user: OptionalUser) -> Reporter:
 GridDep = Annotated[Grid, Depends(get_grid)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
-ConnDep = Annotated[psycopg.AsyncConnection, Depends(get_conn)]
+# Ended with the handler, before the answer is sent: a change is committed (or its failure
+# answered) before the caller hears 2xx, and reads the caller makes next see it.
+ConnDep = Annotated[psycopg.AsyncConnection, Depends(get_conn, scope="function")]
 SinkDep = Annotated[RecordSink, Depends(get_sink)]
 PhotosDep = Annotated[PhotoStore, Depends(get_photos)]
 ReporterDep = Annotated[Reporter, Depends(get_reporter)]
