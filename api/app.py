@@ -56,6 +56,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.grid = grid if grid is not None else Grid.load(settings.grid.path)
         app.state.signing_key = signing_key(settings.auth, settings.run_dir)
+        # Made per start: its lock belongs to the event loop that serves.
+        app.state.public_answers = public.public_answers()
         # open=False then open(wait=False): the API starts even while PostgreSQL is still
         # coming up, and /readyz says so instead of the process dying.
         pool = AsyncConnectionPool(
@@ -88,7 +90,6 @@ def create_app(
     app.state.sink = sink
     app.state.photos = photos
     app.state.hub = Hub()
-    app.state.public_answers = public.public_answers()
     app.state.probes = server_probes(settings) if probes is None else probes
     install_error_handlers(app)
     # Phones on a weak village signal: the grid map alone is ~600 kB of JSON, ~10x less zipped.

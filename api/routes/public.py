@@ -61,13 +61,11 @@ async def read_villages(
     end: ToQuery = None,
 ) -> PublicVillagePage:
     """Per village: incidents handled, median time to resolve, share resolved in time."""
+    now = datetime.now(UTC)
     with refusals():
-        window(start, end, now=datetime.now(UTC))
+        since, until = window(start, end, now=now)
 
     async def compute() -> PublicVillagePage:
-        # The window is fixed when the answer is made: the default one ends now.
-        now = datetime.now(UTC)
-        since, until = window(start, end, now=now)
         # Counted as the county sees them: every cell, grouped by village.
         scope = grouping(grid, role="operator", node=grid.county, level="village", township=None)
         # A connection only while computing, so callers queued on the cache hold none.
