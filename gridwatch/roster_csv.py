@@ -35,6 +35,7 @@ SHORTENED_NUMBER = re.compile(r"\d(?:\.\d+)?E\+\d+", re.IGNORECASE)
 
 
 def _items(cell: str) -> list[str]:
+    """The non-empty items of a list cell."""
     return [item for item in ITEMS.split(cell) if item]
 
 
@@ -85,6 +86,7 @@ def parse_phone(cell: str) -> str | None:
 
 
 def _decode(data: bytes) -> str:
+    """The file's text, UTF-8 with or without a BOM; RosterFileError otherwise."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -134,6 +136,7 @@ def _cells(line: int, names: list[str], record: list[str]) -> dict[str, str]:
 
 
 def _cell(line: int, cells: dict[str, str], column: str, parse: Callable[[str], T]) -> T:
+    """One cell parsed; a RosterFileError naming its line and column otherwise."""
     try:
         return parse(cells[column])
     except ValueError as exc:
@@ -215,6 +218,7 @@ def _check_repeat(
 
 
 def _clock(value: time) -> str:
+    """A time of day as a spreadsheet shows it: HH:MM, or HH:MM:SS when it has seconds."""
     return value.isoformat("minutes" if value.second == 0 else "seconds")
 
 

@@ -477,7 +477,8 @@ def test_reminders_come_when_next_reminder_says_and_not_a_microsecond_before(
     interval: timedelta,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A server in a zone with summer time: the claim must not count days on its wall clock.
+    # A session in a zone with summer time (PGTZ overrides the UTC our connections ask for):
+    # the claim must not count days on its wall clock.
     monkeypatch.setenv("PGTZ", "Europe/Berlin")
     settings = lone.model_copy(update={"sla": cfg})
     worker = account(hire(settings, grid, "grid"))  # nobody above, not even an operator
