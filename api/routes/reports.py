@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import AsyncConnectionPool
@@ -126,22 +127,29 @@ async def _audit(
     *,
     unconfirmed: bool = False,
 ) -> None:
-    """The report's audit line, on a connection held only for the insert."""
+    """The report's audit line, on a connection held only for the insert.
+
+    A database that fails here is logged, not answered: the report is on the log already,
+    with who filed it, and an error would make the phone file it a second time.
+    """
     detail: dict[str, Any] = {
         "report_id": record.report_id,
         "cell_id": record.cell_id,
         "category": record.category,
         "role": reporter.role,
     }
-    async with pool.connection() as conn:
-        await record_audit(
-            conn,
-            actor=reporter.account,
-            action="report.file",
-            target=f"report:{record.report_id}",
-            detail=detail | ({"unconfirmed": True} if unconfirmed else {}),
-            client=client_address(request),
-        )
+    try:
+        async with pool.connection() as conn:
+            await record_audit(
+                conn,
+                actor=reporter.account,
+                action="report.file",
+                target=f"report:{record.report_id}",
+                detail=detail | ({"unconfirmed": True} if unconfirmed else {}),
+                client=client_address(request),
+            )
+    except psycopg.Error as exc:
+        log.error("report %s filed, but its audit line was not written: %s", record.report_id, exc)
 
 
 def _request_body() -> dict[str, Any]:

@@ -238,6 +238,32 @@ def test_a_report_the_log_refuses_is_not_audited_one_that_may_arrive_is(
     assert [detail.get("unconfirmed") for detail in found] == lines
 
 
+def test_a_report_filed_while_the_database_fails_is_still_taken(
+    settings: Settings,
+    grid: Grid,
+    cell: Cell,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sink = KafkaSink(settings.kafka, client_id=f"test-reports-{uuid.uuid4().hex[:8]}")
+    app = create_app(settings, grid=grid, sink=sink, photos=FilesystemPhotoStore(tmp_path))
+    try:
+        with TestClient(app) as client:
+            # The database goes away after start; an anonymous report needs it only to audit.
+            assert client.portal is not None
+            client.portal.call(app.state.pool.close)
+            response = client.post("/v1/reports", json=report(cell))
+    finally:
+        sink.close()
+    assert response.status_code == 201, response.text
+    report_id = response.json()["report_id"]
+    assert filed(settings, report_id)[1].report_id == report_id
+    assert any(
+        r.levelname == "ERROR" and report_id in r.getMessage() and "audit" in r.getMessage()
+        for r in caplog.records
+    )
+
+
 def test_bad_fields_are_named(client: TestClient, cell: Cell) -> None:
     response = client.post("/v1/reports", json=report(cell, category="ufo"))
     assert response.status_code == 422
