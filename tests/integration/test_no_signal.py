@@ -168,10 +168,24 @@ def test_a_silent_camera_is_still_known_after_a_restart_of_the_streams_process(
     send(watched, dev, cell, 1)
     incident = one_incident(api, cell, dev)
     # Its state (silent, in this cell) comes back from the tables' changelogs.
-    platform["streams"].stop()
-    platform["streams"].start()
+    streams = platform["streams"]
+    readies = ready_lines(streams)
+    streams.stop()
+    streams.start()
+    # Heard again once the new worker is ready: a record that arrives while faust recovers is
+    # now and then never read (architecture.md, known limits), which is not what this tests.
+    wait_until(
+        lambda: ready_lines(streams) > readies,
+        timeout=PIPELINE_TIMEOUT,
+        what="the restarted streams worker to be ready",
+    )
     send(watched, dev, cell, 2)
     cleared(api, incident)
+
+
+def ready_lines(streams: Proc) -> int:
+    """How many times the streams worker in this log said it was ready."""
+    return streams.log_path.read_text("utf-8", errors="replace").count("[^Worker]: Ready")
 
 
 def test_a_status_that_is_neither_online_nor_offline_is_dead_lettered(
