@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -22,7 +23,16 @@ from api.schemas import (
 )
 from gridwatch.accounts import User
 from gridwatch.geo.crs import to_wgs84
-from gridwatch.people import LastFix, Person, Role, Roster, RosterDocument, duty_now, unknown_nodes
+from gridwatch.people import (
+    LastFix,
+    Load,
+    Person,
+    Role,
+    Roster,
+    RosterDocument,
+    duty_now,
+    unknown_nodes,
+)
 from gridwatch.store.dispatch import open_loads
 from gridwatch.store.people import (
     deactivate_person,
@@ -43,6 +53,12 @@ router = APIRouter(tags=["people"])
 RosterEditor = Annotated[User, Depends(require_roles("operator", "admin"))]
 # How far ahead of the server a phone's clock may run before its fixes are refused.
 CLOCK_SKEW = timedelta(minutes=2)
+
+
+def _held(loads: Mapping[str, Load], person_id: str) -> int:
+    """The open incidents the person holds, as dispatch counts them (none: 0)."""
+    load = loads.get(person_id)
+    return 0 if load is None else load.open_assignments
 
 
 async def _duty(conn: psycopg.AsyncConnection, person: Person, at: datetime) -> DutyRead:
@@ -75,10 +91,7 @@ async def read_people(
     """Active people, by id, each with their load."""
     people = await list_people(conn, node=node, role=role)
     loads = await open_loads(conn)
-    items = [
-        PersonRead(**p.model_dump(), load=loads[p.id].open_assignments if p.id in loads else 0)
-        for p in people
-    ]
+    items = [PersonRead(**p.model_dump(), load=_held(loads, p.id)) for p in people]
     return PeoplePage(items=items, count=len(items))
 
 
@@ -96,10 +109,9 @@ async def _detail(conn: psycopg.AsyncConnection, person_id: str) -> PersonDetail
     if record is None:
         raise ApiError(404, "person_not_found", f"no person {person_id!r} on the roster")
     person = record.person
-    load = (await open_loads(conn)).get(person_id)
     return PersonDetail(
         **person.model_dump(),
-        load=0 if load is None else load.open_assignments,
+        load=_held(await open_loads(conn), person_id),
         active=record.active,
         shifts=list((await load_roster(conn, [person_id])).shifts),
         duty=await _duty(conn, person, datetime.now(UTC)),
